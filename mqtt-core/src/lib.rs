@@ -1,0 +1,44 @@
+//! A sans-IO MQTT 3.1.1 protocol engine: no allocator, no clock, no sockets.
+//!
+//! This crate is the protocol core shared by every runtime binding. Today it holds the codec:
+//!
+//! - [`wire`]: all fourteen MQTT 3.1.1 control packets, decoded zero-copy and incrementally
+//!   from `&[u8]` and encoded into caller buffers, strict about every malformation the
+//!   specification names;
+//! - [`TopicName`], [`TopicFilter`], [`MqttStr`]: validated strings, and [`topic_matches`]
+//!   for routing received messages;
+//! - [`QoS`] and [`PacketId`].
+//!
+//! The crate is `#![no_std]`, forbids `unsafe`, never allocates and never panics on input.
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+#![warn(
+    clippy::exhaustive_enums,
+    clippy::exhaustive_structs,
+    clippy::std_instead_of_core,
+    clippy::alloc_instead_of_core
+)]
+
+#[cfg(test)]
+extern crate std;
+
+mod qos;
+mod topic;
+pub mod wire;
+
+pub use qos::{InvalidQoS, PacketId, QoS};
+pub use topic::{MqttStr, StringError, TopicFilter, TopicName, topic_matches};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
