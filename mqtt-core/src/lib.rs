@@ -31,11 +31,18 @@
 #[cfg(test)]
 extern crate std;
 
+mod client;
 mod qos;
+mod time;
 mod topic;
 pub mod wire;
 
+pub use client::{
+    Buffers, Client, CommandError, Config, ConfigError, ConnectionError, Event, Op, ProtocolError,
+    State, Stats, TransportRequest,
+};
 pub use qos::{InvalidQoS, PacketId, QoS};
+pub use time::Instant;
 pub use topic::{MqttStr, StringError, TopicFilter, TopicName, topic_matches};
 
 /// The README's examples, compiled and run as doc tests.

@@ -34,14 +34,23 @@ pub enum StringError {
 /// The longest string MQTT can carry: its length prefix is 16 bits.
 const MAX_LEN: usize = u16::MAX as usize;
 
-/// Whether `bytes` holds U+0000, `+` or `#`: one pass, eight bytes at a time.
+/// What one pass over a string found.
+#[derive(Clone, Copy)]
+struct Scan {
+    /// A U+0000, `+` or `#` byte.
+    special: bool,
+    /// A byte of 0x80 or more: the string is not plain ASCII.
+    non_ascii: bool,
+}
+
+/// Looks for U+0000, `+`, `#` and non-ASCII bytes in one pass, eight bytes at a time.
 ///
 /// Topics are short and sit at arbitrary offsets in a packet, so this word-at-a-time test
 /// (SWAR) is much cheaper than byte loops. `#` (0x23) and `+` (0x2B) differ only in bit 3, so
 /// setting that bit lets one comparison find both. Callers find out which byte it was, on the
 /// rare failure, with a plain scan.
 #[inline]
-fn has_nul_or_wildcard(bytes: &[u8]) -> bool {
+fn scan(bytes: &[u8]) -> Scan {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     const BIT3: u64 = u64::from_ne_bytes([0x08; 8]);
@@ -53,44 +62,64 @@ fn has_nul_or_wildcard(bytes: &[u8]) -> bool {
         (word.wrapping_sub(ONES) & !word) | (wild.wrapping_sub(ONES) & !wild)
     };
     let (words, tail) = bytes.as_chunks::<8>();
-    let mut found = words.iter().fold(0, |acc, &word| acc | test(word));
-    if !tail.is_empty() {
-        found |= match bytes.last_chunk::<8>() {
-            // The last eight bytes, overlapping words already tested.
-            Some(&word) => test(word),
-            None => {
-                tail.iter()
-                    .fold(0, |acc, &b| acc | u64::from(b == 0 || b | 0x08 == b'+'))
-                    << 7
-            }
-        };
+    let (mut special, mut high) = (0, 0);
+    for &word in words {
+        special |= test(word);
+        high |= u64::from_ne_bytes(word);
     }
-    found & HIGHS != 0
+    if !tail.is_empty() {
+        match bytes.last_chunk::<8>() {
+            // The last eight bytes, overlapping words already tested.
+            Some(&word) => {
+                special |= test(word);
+                high |= u64::from_ne_bytes(word);
+            }
+            None => {
+                for &b in tail {
+                    special |= u64::from(b == 0 || b | 0x08 == b'+') << 7;
+                    high |= u64::from(b);
+                }
+            }
+        }
+    }
+    Scan {
+        special: special & HIGHS != 0,
+        non_ascii: high & HIGHS != 0,
+    }
+}
+
+/// Whether `bytes` holds U+0000, `+` or `#`.
+#[cfg(test)]
+fn has_nul_or_wildcard(bytes: &[u8]) -> bool {
+    scan(bytes).special
 }
 
 /// Checks UTF-8 well-formedness and U+0000, and returns `bytes` as `str`.
-///
-/// `suspect` says whether a cheap pass saw U+0000 (or a wildcard, which is allowed here).
-fn to_str(bytes: &[u8], suspect: bool) -> Result<&str, StringError> {
+fn to_str(bytes: &[u8], found: Scan) -> Result<&str, StringError> {
     let text = core::str::from_utf8(bytes).map_err(|_| StringError::InvalidUtf8)?;
-    // U+0000 can only appear as the byte 0: UTF-8 never uses it inside a longer sequence.
-    // (A plain loop, not `contains`: this runs only on the rare suspect string, and `memchr`
-    // would cost microcontroller users 170 bytes of flash.)
-    if suspect {
+    check_nul(bytes, found)?;
+    Ok(text)
+}
+
+/// U+0000 can only appear as the byte 0: UTF-8 never uses it inside a longer sequence. (A
+/// plain loop, not `contains`: this runs only on the rare suspect string, and `memchr` would
+/// cost microcontroller users 170 bytes of flash.)
+fn check_nul(bytes: &[u8], found: Scan) -> Result<(), StringError> {
+    if found.special {
         for &byte in bytes {
             if byte == 0 {
                 return Err(StringError::ContainsNul);
             }
         }
     }
-    Ok(text)
+    Ok(())
 }
 
 fn check_utf8(bytes: &[u8]) -> Result<&str, StringError> {
     if bytes.len() > MAX_LEN {
         return Err(StringError::TooLong);
     }
-    to_str(bytes, has_nul_or_wildcard(bytes))
+    to_str(bytes, scan(bytes))
 }
 
 /// A UTF-8 string as MQTT carries it: no U+0000, at most 65,535 bytes.
@@ -142,17 +171,41 @@ impl<'a> TopicName<'a> {
     /// Checks raw bytes against the topic name rules, including UTF-8 well-formedness.
     #[inline(always)] // On the hot path of every received PUBLISH.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, StringError> {
+        let found = Self::check_rules(bytes)?;
+        to_str(bytes, found).map(Self)
+    }
+
+    /// Checks every rule without producing the string: `from_utf8` runs only when the name
+    /// is not plain ASCII. For a name to be built later with [`from_checked`](Self::from_checked).
+    #[inline(always)]
+    pub(crate) fn check(bytes: &[u8]) -> Result<(), StringError> {
+        let found = Self::check_rules(bytes)?;
+        if found.non_ascii {
+            core::str::from_utf8(bytes).map_err(|_| StringError::InvalidUtf8)?;
+        }
+        check_nul(bytes, found)
+    }
+
+    /// A name from bytes that passed [`check`](Self::check); `None` cannot happen.
+    #[inline(always)]
+    pub(crate) fn from_checked(bytes: &'a [u8]) -> Option<Self> {
+        core::str::from_utf8(bytes).ok().map(Self)
+    }
+
+    /// Length and wildcard rules, and the scan the other checks use.
+    #[inline(always)]
+    fn check_rules(bytes: &[u8]) -> Result<Scan, StringError> {
         if bytes.is_empty() {
             return Err(StringError::EmptyTopic);
         }
         if bytes.len() > MAX_LEN {
             return Err(StringError::TooLong);
         }
-        let suspect = has_nul_or_wildcard(bytes);
-        if suspect && bytes.iter().any(|&b| b == b'+' || b == b'#') {
+        let found = scan(bytes);
+        if found.special && bytes.iter().any(|&b| b == b'+' || b == b'#') {
             return Err(StringError::WildcardInTopicName);
         }
-        to_str(bytes, suspect).map(Self)
+        Ok(found)
     }
 
     /// The name.
@@ -187,8 +240,8 @@ impl<'a> TopicFilter<'a> {
         if bytes.len() > MAX_LEN {
             return Err(StringError::TooLong);
         }
-        let suspect = has_nul_or_wildcard(bytes);
-        if suspect {
+        let found = scan(bytes);
+        if found.special {
             let mut levels = levels(bytes).peekable();
             while let Some(level) = levels.next() {
                 let wild = level.iter().any(|&b| b == b'+' || b == b'#');
@@ -198,7 +251,7 @@ impl<'a> TopicFilter<'a> {
                 }
             }
         }
-        to_str(bytes, suspect).map(Self)
+        to_str(bytes, found).map(Self)
     }
 
     /// The filter.

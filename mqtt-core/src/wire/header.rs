@@ -195,14 +195,24 @@ pub(crate) const fn varint_len(value: usize) -> usize {
 
 /// Writes the remaining length; callers guarantee `value <= MAX_REMAINING_LEN`.
 #[inline]
-pub(crate) fn write_varint(w: &mut Writer<'_>, mut value: usize) {
-    loop {
+pub(crate) fn write_varint(w: &mut Writer<'_>, value: usize) {
+    let mut bytes = [0; 4];
+    let len = write_varint_into(&mut bytes, value);
+    w.bytes(bytes.get(..len).unwrap_or_default());
+}
+
+/// Writes the remaining length at the start of `out` (room for 4 bytes) and returns its
+/// length; callers guarantee `value <= MAX_REMAINING_LEN`.
+#[inline]
+pub(crate) fn write_varint_into(out: &mut [u8], mut value: usize) -> usize {
+    for (i, slot) in out.iter_mut().take(4).enumerate() {
         let byte = (value & 0x7F) as u8;
         value >>= 7;
         if value == 0 {
-            w.u8(byte);
-            return;
+            *slot = byte;
+            return i + 1;
         }
-        w.u8(byte | 0x80);
+        *slot = byte | 0x80;
     }
+    out.len().min(4)
 }

@@ -34,7 +34,7 @@
 mod connect;
 mod cursor;
 mod error;
-mod header;
+pub(crate) mod header;
 mod publish;
 mod subscribe;
 
@@ -147,12 +147,7 @@ impl<'a> Packet<'a> {
     /// `body` must be exactly `header.remaining_len` bytes; [`decode`] does that split.
     #[inline]
     pub fn decode_body(header: &FixedHeader, body: &'a [u8]) -> Result<Self, DecodeError> {
-        let ack = || -> Result<PacketId, DecodeError> {
-            let mut r = Reader::new(body);
-            let id = r.packet_id()?;
-            r.finish()?;
-            Ok(id)
-        };
+        let ack = || decode_ack(body);
         Ok(match header.packet_type {
             PacketType::Connect => Self::Connect(Connect::decode(body)?),
             PacketType::ConnAck => Self::ConnAck(ConnAck::decode(body)?),
@@ -291,6 +286,14 @@ impl<'a> Packet<'a> {
             Self::PingReq | Self::PingResp | Self::Disconnect => 0,
         }
     }
+}
+
+/// Decodes the body of PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK: one packet identifier.
+pub(crate) fn decode_ack(body: &[u8]) -> Result<PacketId, DecodeError> {
+    let mut r = Reader::new(body);
+    let id = r.packet_id()?;
+    r.finish()?;
+    Ok(id)
 }
 
 /// Copies a whole fixed-size packet into `buf`.

@@ -3,7 +3,7 @@
 use super::cursor::{Reader, Writer};
 use super::header::{MAX_REMAINING_LEN, varint_len, write_varint};
 use super::{DecodeError, EncodeError};
-use crate::{PacketId, QoS, TopicName};
+use crate::{PacketId, QoS, StringError, TopicName};
 
 /// PUBLISH: one application message, in either direction.
 ///
@@ -50,11 +50,19 @@ impl<'a> Publish<'a> {
 
     #[inline]
     pub(crate) fn decode(flags: u8, body: &'a [u8]) -> Result<Self, DecodeError> {
+        let delivery = Self::check(flags, body)?;
+        let invalid = DecodeError::String(StringError::InvalidUtf8);
+        Self::from_checked(flags, body, delivery).ok_or(invalid)
+    }
+
+    /// Checks a PUBLISH body against every rule, without producing the topic string, and
+    /// returns its delivery. `flags` passed the fixed-header check (no QoS 3, no DUP at QoS 0).
+    #[inline(always)]
+    pub(crate) fn check(flags: u8, body: &[u8]) -> Result<Delivery, DecodeError> {
         let mut r = Reader::new(body);
-        let topic = TopicName::from_bytes(r.prefixed()?)?;
+        TopicName::check(r.prefixed()?)?;
         let dup = flags & 0b1000 != 0;
-        // The fixed header already refused QoS 3 and DUP with QoS 0.
-        let delivery = match (flags >> 1) & 0b11 {
+        Ok(match (flags >> 1) & 0b11 {
             0 => Delivery::AtMostOnce,
             1 => Delivery::AtLeastOnce {
                 id: r.packet_id()?,
@@ -64,10 +72,19 @@ impl<'a> Publish<'a> {
                 id: r.packet_id()?,
                 dup,
             },
-        };
-        Ok(Self {
+        })
+    }
+
+    /// The PUBLISH in a body that passed [`check`](Self::check); `None` cannot happen.
+    #[inline(always)]
+    pub(crate) fn from_checked(flags: u8, body: &'a [u8], delivery: Delivery) -> Option<Self> {
+        let (len, rest) = body.split_first_chunk::<2>()?;
+        let (topic, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+        let payload = rest.get(usize::from(delivery.packet_id().is_some()) * 2..)?;
+        let topic = TopicName::from_checked(topic)?;
+        Some(Self {
             topic,
-            payload: r.rest(),
+            payload,
             delivery,
             retain: flags & 1 != 0,
         })

@@ -1,0 +1,476 @@
+//! The incoming byte stream: packets assembled in the receive buffer, handled in order, and
+//! messages handed to the application without copying.
+//!
+//! Input is processed as it arrives until a packet must wait for the application (a message,
+//! or a SUBACK to report): then the engine stops reading, and `handle_input` accepts fewer
+//! bytes. That is the backpressure a slow consumer exerts, and memory stays bounded by the
+//! buffer; while it lasts, keep-alive and retransmission timeouts are suspended, since
+//! silence is the engine's own doing.
+
+use super::Client;
+use super::event::{Event, Op, ProtocolError, State};
+use super::store::{HEADER, Kind, SubscribeEntries, state};
+use crate::Instant;
+use crate::wire::{self, ConnAck, Delivery, FixedHeader, PacketType, Publish, SubAck};
+
+/// A packet at the start of the unprocessed input, processed and waiting to be handed out.
+#[derive(Clone, Copy, Debug)]
+enum Pending {
+    Message {
+        len: usize,
+        header_len: u8,
+        flags: u8,
+        delivery: Delivery,
+    },
+    SubAck {
+        len: usize,
+        header_len: u8,
+        op: u32,
+    },
+}
+
+pub(super) struct Rx<'b> {
+    buf: &'b mut [u8],
+    /// The first byte not yet processed.
+    start: usize,
+    /// The end of the bytes received.
+    end: usize,
+    pending: Option<Pending>,
+    /// The length of the packet handed out by the last `poll_event`, consumed at the next
+    /// call (the event borrowed it until then).
+    handed_out: usize,
+}
+
+impl<'b> Rx<'b> {
+    pub(super) fn new(buf: &'b mut [u8]) -> Self {
+        Self {
+            buf,
+            start: 0,
+            end: 0,
+            pending: None,
+            handed_out: 0,
+        }
+    }
+
+    pub(super) fn reset(&mut self) {
+        *self = Self {
+            buf: core::mem::take(&mut self.buf),
+            start: 0,
+            end: 0,
+            pending: None,
+            handed_out: 0,
+        };
+    }
+
+    /// Whether input waits for the application.
+    pub(super) const fn is_blocked(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Consumes the packet handed out, and moves what is left to the front.
+    fn release(&mut self) {
+        self.start += core::mem::take(&mut self.handed_out);
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+    }
+
+    fn unprocessed(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or_default()
+    }
+}
+
+/// A decoded packet's content, owned, so handling it can change the engine.
+enum Incoming {
+    ConnAck(ConnAck),
+    Publish(Delivery),
+    Ack(PacketType, u16),
+    SubAck(u16, u16),
+    PingResp,
+    Unexpected,
+}
+
+impl Client<'_> {
+    /// Bytes from the transport. Returns how many were taken: fewer than offered when the
+    /// receive buffer is full of input waiting for the application (see the module docs);
+    /// offer the rest again after draining events. Bytes arriving with no connection open
+    /// are discarded.
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        let now = self.session.tick(now);
+        if !matches!(
+            self.session.state,
+            State::Connecting | State::Connected | State::Closing
+        ) {
+            return bytes.len();
+        }
+        self.rx.release();
+        let rx = &mut self.rx;
+        let n = bytes.len().min(rx.buf.len() - rx.end);
+        if let (Some(dst), Some(src)) = (rx.buf.get_mut(rx.end..rx.end + n), bytes.get(..n)) {
+            dst.copy_from_slice(src);
+            rx.end += n;
+        }
+        if n > 0 {
+            self.session.last_rx = now;
+        }
+        self.process();
+        n
+    }
+
+    /// The next event for the application, if any: connection changes, completions,
+    /// messages. A message borrows the receive buffer until the next call; it is
+    /// acknowledged (QoS 1 PUBACK, QoS 2 PUBREC) as it is handed out here.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+        self.rx.release();
+        loop {
+            if let Some(status) = self.session.pop_status() {
+                return Some(status.into());
+            }
+            if self.done > 0
+                && let Some(event) = self.report_done()
+            {
+                return Some(event);
+            }
+            if self.rx.pending.is_some() {
+                return self.hand_out();
+            }
+            if !self.process() {
+                return None;
+            }
+        }
+    }
+
+    /// Handles complete packets until one must wait for the application, input runs out, or
+    /// the connection ends. Returns whether anything was handled.
+    fn process(&mut self) -> bool {
+        let mut progress = false;
+        while self.rx.pending.is_none()
+            && self.tx.can_ack()
+            && matches!(
+                self.session.state,
+                State::Connecting | State::Connected | State::Closing
+            )
+        {
+            let header = match FixedHeader::parse(self.rx.unprocessed()) {
+                Ok(Some(header)) => header,
+                Ok(None) => break,
+                Err(error) => {
+                    self.violation(error.into());
+                    return true;
+                }
+            };
+            let len = header.packet_len();
+            if len > self.settings.max_packet {
+                let error = wire::DecodeError::PacketTooLarge {
+                    size: len as u32,
+                    max: self.settings.max_packet as u32,
+                };
+                self.violation(error.into());
+                return true;
+            }
+            if self.rx.unprocessed().len() < len {
+                break;
+            }
+            progress = true;
+            let incoming = match self.decode(&header) {
+                Ok(incoming) => incoming,
+                Err(error) => {
+                    self.violation(error);
+                    return true;
+                }
+            };
+            if !self.handle(incoming, &header) {
+                return true;
+            }
+            if self.rx.pending.is_none() {
+                self.rx.start += len;
+            }
+        }
+        progress
+    }
+
+    /// Decodes, validating everything: what is handed out later is known to be well-formed.
+    fn decode(&self, header: &FixedHeader) -> Result<Incoming, ProtocolError> {
+        let start = self.rx.start + usize::from(header.header_len);
+        let body = self
+            .rx
+            .buf
+            .get(start..self.rx.start + header.packet_len())
+            .unwrap_or_default();
+        let packet_type = header.packet_type;
+        Ok(match packet_type {
+            PacketType::ConnAck => Incoming::ConnAck(ConnAck::decode(body)?),
+            PacketType::Publish => Incoming::Publish(Publish::check(header.flags, body)?),
+            PacketType::PubAck
+            | PacketType::PubRec
+            | PacketType::PubRel
+            | PacketType::PubComp
+            | PacketType::UnsubAck => Incoming::Ack(packet_type, wire::decode_ack(body)?.get()),
+            PacketType::SubAck => {
+                let suback = SubAck::decode(body)?;
+                Incoming::SubAck(suback.packet_id.get(), suback.return_codes.len() as u16)
+            }
+            PacketType::PingResp => Incoming::PingResp,
+            _ => Incoming::Unexpected,
+        })
+    }
+
+    /// Acts on one packet. False if the connection ended.
+    fn handle(&mut self, incoming: Incoming, header: &FixedHeader) -> bool {
+        let connecting = self.session.state == State::Connecting;
+        match incoming {
+            Incoming::ConnAck(connack) if connecting => {
+                self.on_connack(self.session.now(), connack);
+                matches!(self.session.state, State::Connected | State::Closing)
+            }
+            // The first packet from the server is CONNACK [MQTT-3.2.0-1].
+            _ if connecting => {
+                self.violation(ProtocolError::ConnAckExpected(header.packet_type));
+                false
+            }
+            Incoming::ConnAck(_) | Incoming::Unexpected => {
+                self.violation(ProtocolError::UnexpectedPacket(header.packet_type));
+                false
+            }
+            Incoming::Publish(delivery) => self.on_publish(header, delivery),
+            Incoming::Ack(packet_type, id) => self.on_ack(packet_type, id),
+            Incoming::SubAck(id, count) => self.on_suback(header, id, count),
+            Incoming::PingResp => true,
+        }
+    }
+
+    fn on_publish(&mut self, header: &FixedHeader, delivery: Delivery) -> bool {
+        if let Delivery::ExactlyOnce { id, .. } = delivery {
+            if self.store.qos2_contains(id.get()) {
+                // Already handed out; PUBREL has not come yet [MQTT-4.3.3-2].
+                self.stats.duplicates_suppressed += 1;
+                self.tx.ack(0x50, id.get());
+                return true;
+            }
+            if !self.store.qos2_has_room() {
+                self.violation(ProtocolError::TooManyInboundQoS2);
+                return false;
+            }
+        }
+        let (len, header_len, flags) = (header.packet_len(), header.header_len, header.flags);
+        self.rx.pending = Some(Pending::Message {
+            len,
+            header_len,
+            flags,
+            delivery,
+        });
+        true
+    }
+
+    /// PUBACK, PUBREC, PUBREL, PUBCOMP and UNSUBACK. An acknowledgement of the wrong type for
+    /// an identifier in flight closes the connection; one for no identifier in flight is
+    /// ignored (PUBREC and PUBREL are answered, as libmosquitto does).
+    fn on_ack(&mut self, packet_type: PacketType, id: u16) -> bool {
+        if packet_type == PacketType::PubRel {
+            self.store.qos2_remove(id);
+            self.tx.ack(0x70, id);
+            return true;
+        }
+        let found = self
+            .store
+            .sent_records()
+            .find(|(_, h)| h.id == id && !h.is(state::DONE));
+        let Some((at, mut record)) = found else {
+            if packet_type == PacketType::PubRec {
+                self.tx.ack(0x62, id);
+            }
+            return true;
+        };
+        let released = record.is(state::RELEASED);
+        match (packet_type, record.kind, record.qos()) {
+            (PacketType::PubAck, Kind::Publish, 1) | (PacketType::PubComp, Kind::Publish, 2)
+                if packet_type == PacketType::PubAck || released =>
+            {
+                self.complete(at);
+            }
+            (PacketType::PubRec, Kind::Publish, 2) => {
+                // Released: from now on only PUBREL goes, also after reconnects. A duplicate
+                // PUBREC sends PUBREL again.
+                record.state = state::RELEASED | state::SEND;
+                record.flags &= 0x0F;
+                self.store.set_header(at, &record);
+                self.store.send_from = self.store.send_from.min(at);
+            }
+            (PacketType::UnsubAck, Kind::Unsubscribe, _) => {
+                // No longer restored after reconnects.
+                let mut entry = at + HEADER;
+                let end = entry + record.len as usize;
+                while let Some(len) = self.store.entry_len(entry).filter(|_| entry < end) {
+                    self.store.forget(entry + 2, len);
+                    entry += 2 + len;
+                }
+                self.complete(at);
+            }
+            _ => {
+                self.violation(ProtocolError::WrongAck {
+                    received: packet_type,
+                });
+                return false;
+            }
+        }
+        true
+    }
+
+    fn on_suback(&mut self, header: &FixedHeader, id: u16, count: u16) -> bool {
+        if let Some((_, sent)) = self.tx.resubscribe.filter(|&(r, _)| r == id) {
+            if sent != count {
+                self.violation(ProtocolError::SubAckCount {
+                    sent,
+                    received: count,
+                });
+                return false;
+            }
+            self.tx.resubscribe = None;
+            return true;
+        }
+        let found = self
+            .store
+            .sent_records()
+            .find(|(_, h)| h.id == id && !h.is(state::DONE));
+        let Some((at, mut record)) = found else {
+            return true;
+        };
+        if record.kind != Kind::Subscribe {
+            self.violation(ProtocolError::WrongAck {
+                received: PacketType::SubAck,
+            });
+            return false;
+        }
+        let sent = SubscribeEntries(self.store.body(at, &record)).count() as u16;
+        if sent != count {
+            self.violation(ProtocolError::SubAckCount {
+                sent,
+                received: count,
+            });
+            return false;
+        }
+        if record.flags & SETTLED == 0 {
+            self.remember_granted(at, record.len as usize, header);
+            record.flags |= SETTLED;
+            self.store.set_header(at, &record);
+        }
+        let (len, header_len) = (header.packet_len(), header.header_len);
+        self.rx.pending = Some(Pending::SubAck {
+            len,
+            header_len,
+            op: record.op,
+        });
+        true
+    }
+
+    /// Remembers the filters the SUBACK at the start of the input granted, from the record
+    /// at `at`, and releases the space promised for the others.
+    fn remember_granted(&mut self, at: usize, promised: usize, suback: &FixedHeader) {
+        // The codes follow the SUBACK's fixed header and packet identifier.
+        let mut code_at = self.rx.start + usize::from(suback.header_len) + 2;
+        let mut entry = at + HEADER;
+        let end = entry + promised;
+        let mut used = 0;
+        while let Some(len) = self.store.entry_len(entry).filter(|_| entry < end) {
+            let code = self.rx.buf.get(code_at).copied().unwrap_or(0x80);
+            if code != 0x80 {
+                used += self.store.remember(entry + 2, len, code);
+            }
+            entry += 3 + len;
+            code_at += 1;
+        }
+        self.store.release(promised.saturating_sub(used));
+    }
+
+    /// Marks a record complete; its completion is reported by `poll_event`.
+    fn complete(&mut self, at: usize) {
+        let mut record = self.store.header(at);
+        if record.kind == Kind::Publish && record.id != 0 {
+            self.tx.inflight = self.tx.inflight.saturating_sub(1);
+        }
+        record.state = state::DONE;
+        self.store.set_header(at, &record);
+        self.done += 1;
+    }
+
+    /// Hands out the pending packet: a message (acknowledged now) or a SUBACK.
+    fn hand_out(&mut self) -> Option<Event<'_>> {
+        let pending = self.rx.pending.take()?;
+        let (len, header_len) = match pending {
+            Pending::Message {
+                len,
+                header_len,
+                delivery,
+                ..
+            } => {
+                match delivery {
+                    Delivery::AtMostOnce => {}
+                    Delivery::AtLeastOnce { id, .. } => self.tx.ack(0x40, id.get()),
+                    Delivery::ExactlyOnce { id, .. } => {
+                        self.store.qos2_insert(id.get());
+                        self.tx.ack(0x50, id.get());
+                    }
+                }
+                (len, header_len)
+            }
+            Pending::SubAck {
+                len,
+                header_len,
+                op,
+            } => {
+                if let Some((at, _)) = self
+                    .store
+                    .records()
+                    .find(|(_, h)| h.op == op && h.kind == Kind::Subscribe)
+                {
+                    self.complete(at);
+                }
+                (len, header_len)
+            }
+        };
+        self.rx.handed_out = len;
+        let start = self.rx.start;
+        let body = self
+            .rx
+            .buf
+            .get(start + usize::from(header_len)..start + len)?;
+        match pending {
+            Pending::Message {
+                flags, delivery, ..
+            } => Publish::from_checked(flags, body, delivery).map(Event::Message),
+            Pending::SubAck { op, .. } => {
+                let suback = SubAck::decode(body).ok()?;
+                Some(Event::Subscribed {
+                    op: Op(op),
+                    granted: suback.return_codes,
+                })
+            }
+        }
+    }
+
+    /// Reports one completed command and frees its record; a subscribe's completion was its
+    /// `Subscribed` event, so its record goes silently.
+    fn report_done(&mut self) -> Option<Event<'static>> {
+        loop {
+            let transmitting = self.store.transmitting;
+            let (at, header) = self
+                .store
+                .records()
+                .find(|&(at, h)| h.is(state::DONE) && transmitting != Some(at))?;
+            // Freeing may move records, so the search starts over each time.
+            self.free_record(at);
+            self.done -= 1;
+            match header.kind {
+                Kind::Publish => return Some(Event::Published(Op(header.op))),
+                Kind::Unsubscribe => return Some(Event::Unsubscribed(Op(header.op))),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A subscribe record's flag: its SUBACK has been remembered and its promise settled.
+const SETTLED: u8 = 0b1000;

@@ -1,0 +1,332 @@
+//! The outgoing byte stream: which packet goes next, and its bytes.
+//!
+//! Packets are written straight from where they live: CONNECT and records from the store,
+//! fixed headers and packet identifiers computed on the way, so a packet can span any number
+//! of `poll_transmit` calls and nothing is copied twice.
+
+use super::Client;
+use super::store::{Kind, Store, SubscribeEntries, state};
+use crate::Instant;
+use crate::wire::header::{varint_len, write_varint_into};
+
+/// The next bytes' source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outgoing {
+    /// The stored CONNECT.
+    Connect,
+    /// A packet of at most 4 bytes: PINGREQ, DISCONNECT, or an acknowledgement.
+    Fixed([u8; 4], u8),
+    /// The record `store.transmitting`.
+    Record,
+    /// The remembered subscriptions, as one SUBSCRIBE.
+    Resubscribe,
+}
+
+const PINGREQ: [u8; 4] = [0xC0, 0, 0, 0];
+const DISCONNECT: [u8; 4] = [0xE0, 0, 0, 0];
+
+/// Acknowledgements waiting to go out, in the order they were decided [MQTT-4.6.0-2/3].
+#[derive(Debug, Default)]
+struct Acks {
+    queue: [[u8; 4]; 8],
+    head: usize,
+    len: usize,
+}
+
+impl Acks {
+    fn push(&mut self, first: u8, id: u16) {
+        let [high, low] = id.to_be_bytes();
+        let slot = (self.head + self.len) % self.queue.len();
+        if let Some(entry) = self.queue.get_mut(slot) {
+            *entry = [first, 2, high, low];
+            self.len = (self.len + 1).min(self.queue.len());
+        }
+    }
+
+    fn pop(&mut self) -> Option<[u8; 4]> {
+        if self.len == 0 {
+            return None;
+        }
+        let entry = self.queue.get(self.head).copied();
+        self.head = (self.head + 1) % self.queue.len();
+        self.len -= 1;
+        entry
+    }
+}
+
+/// Transmission state; everything here belongs to one connection except the counters.
+#[derive(Debug, Default)]
+pub(super) struct Tx {
+    current: Option<Outgoing>,
+    /// Bytes of `current` already written.
+    written: usize,
+    pub(super) connect_due: bool,
+    pub(super) disconnect_due: bool,
+    pub(super) resubscribe_due: bool,
+    /// The resubscribe awaiting its SUBACK: packet identifier and filter count.
+    pub(super) resubscribe: Option<(u16, u16)>,
+    acks: Acks,
+    /// QoS 1 and 2 publishes holding a packet identifier.
+    pub(super) inflight: u16,
+    next_id: u16,
+}
+
+impl Tx {
+    /// Forgets the connection's transmission; identifiers and counts stay.
+    pub(super) fn reset(&mut self) {
+        *self = Self {
+            next_id: self.next_id,
+            inflight: self.inflight,
+            ..Self::default()
+        };
+    }
+
+    /// Queues an acknowledgement: PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70.
+    pub(super) fn ack(&mut self, first: u8, id: u16) {
+        self.acks.push(first, id);
+    }
+
+    /// Whether an acknowledgement can be queued; input waits while it cannot.
+    pub(super) const fn can_ack(&self) -> bool {
+        self.acks.len < self.acks.queue.len()
+    }
+}
+
+impl Client<'_> {
+    /// Copies the next bytes of the outgoing stream into `buf` and returns how many, or `None`
+    /// when there is nothing to send. Write them all to the transport, in order, before
+    /// anything else: a packet may continue in the next call (TCP is a stream), so there is no
+    /// "buffer too small".
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        let now = self.session.tick(now);
+        let mut written = 0;
+        while let Some(out) = buf.get_mut(written..).filter(|b| !b.is_empty()) {
+            let Some(packet) = self.tx.current.or_else(|| self.next_outgoing()) else {
+                break;
+            };
+            self.tx.current = Some(packet);
+            let (n, finished) = self.write_packet(packet, out);
+            written += n;
+            self.tx.written += n;
+            if finished {
+                self.tx.current = None;
+                self.tx.written = 0;
+                self.on_sent(now, packet);
+            }
+        }
+        if written == 0 {
+            return None;
+        }
+        self.session.last_tx = now;
+        Some(written)
+    }
+
+    /// Chooses the next packet: CONNECT alone until CONNACK; then acknowledgements, PINGREQ,
+    /// the resubscribe, and stored commands in order, within the in-flight window.
+    fn next_outgoing(&mut self) -> Option<Outgoing> {
+        use super::State;
+        let tx = &mut self.tx;
+        match self.session.state {
+            State::Connecting if tx.connect_due => {
+                tx.connect_due = false;
+                Some(Outgoing::Connect)
+            }
+            State::Closing if tx.disconnect_due => {
+                tx.disconnect_due = false;
+                Some(Outgoing::Fixed(DISCONNECT, 2))
+            }
+            State::Connected => {
+                if let Some(ack) = tx.acks.pop() {
+                    return Some(Outgoing::Fixed(ack, 4));
+                }
+                if self.session.ping_due {
+                    self.session.ping_due = false;
+                    return Some(Outgoing::Fixed(PINGREQ, 2));
+                }
+                if tx.resubscribe_due {
+                    tx.resubscribe_due = false;
+                    let id = self.allocate_id();
+                    let count = SubscribeEntries(self.store.subscriptions()).count() as u16;
+                    self.tx.resubscribe = Some((id, count));
+                    return Some(Outgoing::Resubscribe);
+                }
+                self.next_record()
+            }
+            _ => None,
+        }
+    }
+
+    /// The first stored command to send, if the in-flight window lets it go.
+    fn next_record(&mut self) -> Option<Outgoing> {
+        let mut cursor = self.store.send_from;
+        while let Some((at, mut header)) = self.store.next_record(cursor, self.store.log_end) {
+            cursor = Store::next(at, &header);
+            if !header.is(state::SEND) {
+                continue;
+            }
+            self.store.send_from = at;
+            let publish = header.kind == Kind::Publish && !header.is(state::RELEASED);
+            if header.id == 0 && (header.kind != Kind::Publish || header.qos() > 0) {
+                if publish && self.tx.inflight >= self.settings.max_inflight {
+                    // The window is full: later commands wait, to keep them in order.
+                    return None;
+                }
+                header.id = self.allocate_id();
+                header.flags &= !DUP;
+                if publish {
+                    self.tx.inflight += 1;
+                }
+            } else if publish && header.qos() > 0 {
+                // Sent before with this identifier [MQTT-3.3.1-1]; never at QoS 0
+                // [MQTT-3.3.1-2].
+                header.flags |= DUP;
+            }
+            self.store.set_header(at, &header);
+            self.store.transmitting = Some(at);
+            return Some(Outgoing::Record);
+        }
+        self.store.send_from = cursor;
+        None
+    }
+
+    /// A packet identifier not used by anything in flight [MQTT-2.3.1-2].
+    fn allocate_id(&mut self) -> u16 {
+        loop {
+            self.tx.next_id = self.tx.next_id.wrapping_add(1).max(1);
+            let id = self.tx.next_id;
+            let taken = self.tx.resubscribe.is_some_and(|(r, _)| r == id)
+                || self
+                    .store
+                    .sent_records()
+                    .any(|(_, h)| h.id == id && !h.is(state::DONE));
+            if !taken {
+                return id;
+            }
+        }
+    }
+
+    /// Writes what fits of `packet`, from where it stopped; returns the bytes written and
+    /// whether the packet is complete.
+    fn write_packet(&self, packet: Outgoing, out: &mut [u8]) -> (usize, bool) {
+        let mut head = [0u8; 7];
+        let (head_len, first, id, second): (usize, &[u8], Option<u16>, &[u8]) = match packet {
+            Outgoing::Connect => (0, self.store.connect(), None, &[]),
+            Outgoing::Fixed(bytes, len) => {
+                head[..4].copy_from_slice(&bytes);
+                (usize::from(len), &[], None, &[])
+            }
+            Outgoing::Resubscribe => {
+                let subs = self.store.subscriptions();
+                let id = self.tx.resubscribe.map_or(0, |(id, _)| id);
+                (sub_head(&mut head, 0x82, subs.len(), id), subs, None, &[])
+            }
+            Outgoing::Record => {
+                let at = self.store.transmitting.unwrap_or_default();
+                let header = self.store.header(at);
+                let body = self.store.body(at, &header);
+                match header.kind {
+                    Kind::Publish if header.is(state::RELEASED) => {
+                        let [high, low] = header.id.to_be_bytes();
+                        head[..4].copy_from_slice(&[0x62, 2, high, low]);
+                        (4, &[], None, &[])
+                    }
+                    Kind::Publish => {
+                        let topic_len = body
+                            .first_chunk::<2>()
+                            .map_or(0, |l| u16::from_be_bytes(*l));
+                        let (topic, payload) = body
+                            .split_at_checked(2 + usize::from(topic_len))
+                            .unwrap_or((body, &[]));
+                        let qos = header.qos();
+                        let id = (qos > 0).then_some(header.id);
+                        head[0] = 0x30 | (header.flags & DUP) | qos << 1 | (header.flags >> 2 & 1);
+                        let remaining = body.len() + if qos > 0 { 2 } else { 0 };
+                        let len = 1 + write_varint_into(&mut head[1..], remaining);
+                        (len, topic, id, payload)
+                    }
+                    Kind::Subscribe => (
+                        sub_head(&mut head, 0x82, body.len(), header.id),
+                        body,
+                        None,
+                        &[],
+                    ),
+                    _ => (
+                        sub_head(&mut head, 0xA2, body.len(), header.id),
+                        body,
+                        None,
+                        &[],
+                    ),
+                }
+            }
+        };
+        let id = id.map(u16::to_be_bytes);
+        let parts: [&[u8]; 4] = [
+            head.get(..head_len).unwrap_or_default(),
+            first,
+            id.as_ref().map_or(&[], |i| i),
+            second,
+        ];
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let mut skip = self.tx.written;
+        let mut written = 0;
+        for part in parts {
+            let Some(rest) = part.get(skip..) else {
+                skip -= part.len();
+                continue;
+            };
+            skip = 0;
+            let n = rest.len().min(out.len() - written);
+            if let (Some(dst), Some(src)) = (out.get_mut(written..written + n), rest.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            written += n;
+        }
+        (written, self.tx.written + written == total)
+    }
+
+    /// A packet has been handed over whole.
+    fn on_sent(&mut self, now: Instant, packet: Outgoing) {
+        match packet {
+            Outgoing::Fixed(PINGREQ, _) => self.session.ping_sent = Some(now),
+            Outgoing::Fixed(DISCONNECT, _) => self.after_close(now),
+            Outgoing::Record => {
+                let Some(at) = self.store.transmitting.take() else {
+                    return;
+                };
+                let mut header = self.store.header(at);
+                if header.is(state::DONE) {
+                    // Acknowledged while it was being re-sent.
+                    return;
+                }
+                header.state &= !state::SEND;
+                if header.kind == Kind::Publish && header.qos() == 0 {
+                    header.state |= state::DONE;
+                    self.done += 1;
+                } else {
+                    header.state |= state::AWAIT;
+                    header.sent_at = now.as_millis() as u32;
+                }
+                self.store.set_header(at, &header);
+                self.store.sent_end = self.store.sent_end.max(Store::next(at, &header));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The DUP bit, in the record flags as in a PUBLISH fixed header.
+const DUP: u8 = 0b1000;
+
+/// Writes the fixed header and packet identifier of a SUBSCRIBE (0x82) or UNSUBSCRIBE (0xA2)
+/// whose payload is `payload` bytes long; returns their length.
+fn sub_head(head: &mut [u8; 7], first: u8, payload: usize, id: u16) -> usize {
+    head[0] = first;
+    let len = 1 + write_varint_into(&mut head[1..], 2 + payload);
+    let [high, low] = id.to_be_bytes();
+    if let Some(slot) = head.get_mut(len..len + 2) {
+        slot.copy_from_slice(&[high, low]);
+    }
+    debug_assert!(varint_len(2 + payload) + 1 == len);
+    len + 2
+}

@@ -1,0 +1,166 @@
+//! Keep alive: when PINGREQ goes out, and when the link is declared dead.
+
+use core::time::Duration;
+
+use mqtt_core::wire::{Delivery, Packet, Publish};
+use mqtt_core::{ConnectionError, QoS, State, TopicName};
+
+use crate::harness::{Harness, Sent, Told, config, pid};
+
+#[test]
+fn pingreq_after_ping_interval_without_receiving() {
+    // Keep alive 60 s: ping interval 15 s.
+    let mut h = Harness::new(config());
+    h.connect(false);
+    assert_eq!(h.advance_to_timeout(), Duration::from_secs(15));
+    assert_eq!(h.sent(), [Sent::PingReq]);
+    h.receive(Packet::PingResp);
+    assert_eq!(h.advance_to_timeout(), Duration::from_secs(15));
+    assert_eq!(h.sent(), [Sent::PingReq]);
+}
+
+#[test]
+fn pingreq_before_the_keep_alive_gap_even_while_receiving() {
+    // A subscriber that only receives must still send before keep alive runs out
+    // [MQTT-3.1.2-23].
+    let mut h = Harness::new(config());
+    h.connect(false);
+    for _ in 0..14 {
+        h.advance(1_000);
+        h.publish_in("t", b"x", QoS::AtMostOnce, 0, false);
+    }
+    assert!(h.sent().is_empty());
+    h.advance(1_000);
+    h.publish_in("t", b"x", QoS::AtMostOnce, 0, false);
+    // 15 s without sending: PINGREQ, though bytes keep arriving.
+    assert_eq!(h.sent(), [Sent::PingReq]);
+}
+
+#[test]
+fn an_unanswered_ping_declares_the_link_dead_within_ping_interval_plus_response_time() {
+    let mut h = Harness::new(config());
+    h.connect(false);
+    let last_rx = h.now;
+    h.advance_to_timeout();
+    assert_eq!(h.sent(), [Sent::PingReq]);
+    h.advance_to_timeout();
+    assert_eq!(
+        h.told(),
+        [Told::Disconnected(ConnectionError::KeepAliveTimeout)]
+    );
+    // Detection bound: ping_interval (15 s) + response_time (10 s) after the last byte.
+    assert_eq!(h.now - last_rx, Duration::from_secs(25));
+    assert_eq!(h.client.state(), State::Waiting);
+    assert!(!h.transport_open);
+}
+
+#[test]
+fn any_received_packet_counts_as_liveness() {
+    let mut h = Harness::new(config());
+    h.connect(false);
+    h.advance_to_timeout();
+    assert_eq!(h.sent(), [Sent::PingReq]);
+    h.advance(9_000);
+    // Not a PINGRESP, but proof the broker is there.
+    h.publish_in("t", b"x", QoS::AtMostOnce, 0, false);
+    h.advance(5_000);
+    assert_eq!(h.client.state(), State::Connected);
+    assert!(h.told().iter().all(|t| !matches!(t, Told::Disconnected(_))));
+}
+
+#[test]
+fn keep_alive_zero_is_off_on_the_wire_but_the_client_still_pings_every_20_s() {
+    let mut c = config();
+    c.keep_alive = Duration::ZERO;
+    let mut h = Harness::new(c);
+    assert!(matches!(
+        h.connect(false),
+        Sent::Connect { keep_alive: 0, .. }
+    ));
+    assert_eq!(h.advance_to_timeout(), Duration::from_secs(20));
+    assert_eq!(h.sent(), [Sent::PingReq]);
+}
+
+#[test]
+fn a_shorter_ping_interval_is_honoured_and_a_longer_one_cut_to_a_quarter_of_keep_alive() {
+    for (asked, expected) in [(5, 5), (100, 15)] {
+        let mut c = config();
+        c.ping_interval = Duration::from_secs(asked);
+        let mut h = Harness::new(c);
+        h.connect(false);
+        assert_eq!(h.advance_to_timeout(), Duration::from_secs(expected));
+        assert_eq!(h.sent(), [Sent::PingReq]);
+    }
+}
+
+#[test]
+fn a_slow_application_never_makes_a_healthy_link_look_dead() {
+    // A 40-byte receive buffer: one 27-byte message waiting for the application fills it.
+    let mut h = Harness::with_buffers(config(), 40, 8192);
+    h.connect(false);
+    h.drain_events = false;
+    h.publish_in("t", &[b'x'; 20], QoS::AtLeastOnce, 1, false);
+    // The broker sends another message and will answer pings, but the engine cannot read on.
+    let mut more = encode(Packet::Publish(Publish::new(
+        TopicName::new("t").unwrap(),
+        &[b'y'; 20],
+        Delivery::AtLeastOnce {
+            id: pid(2),
+            dup: false,
+        },
+    )));
+    more.extend_from_slice(&[0xD0, 0]);
+    let taken = h.client.handle_input(h.now, &more);
+    assert!(
+        taken < more.len(),
+        "backpressure: {taken} of {} taken",
+        more.len()
+    );
+    h.advance_to_timeout();
+    assert_eq!(h.sent(), [Sent::PingReq]);
+    // Its answer is stuck behind the waiting message: no verdict while the engine is the
+    // reason for the silence, however long.
+    for _ in 0..30 {
+        h.advance(10_000);
+    }
+    assert_eq!(h.client.state(), State::Connected);
+    assert!(
+        h.sent().iter().all(|s| !matches!(s, Sent::PubAck(_))),
+        "not acknowledged before handed out"
+    );
+    // The application catches up: the first message is handed out and acknowledged, the
+    // rest is read.
+    h.drain_events = true;
+    h.drain();
+    let rest = &more[taken..];
+    assert_eq!(h.client.handle_input(h.now, rest), rest.len());
+    h.drain();
+    let told = h.told();
+    assert_eq!(
+        told.iter()
+            .filter(|t| matches!(t, Told::Message { .. }))
+            .count(),
+        2,
+        "{told:?}"
+    );
+    assert_eq!(h.sent(), [Sent::PubAck(1), Sent::PubAck(2)]);
+    assert_eq!(h.client.state(), State::Connected);
+}
+
+fn encode(packet: Packet<'_>) -> Vec<u8> {
+    let mut buf = vec![0; packet.encoded_len()];
+    packet.encode(&mut buf).unwrap();
+    buf
+}
+
+#[test]
+fn ping_on_request_sends_pingreq_now() {
+    let mut h = Harness::new(config());
+    h.connect(false);
+    h.advance(1_000);
+    h.client.ping(h.now);
+    h.drain();
+    assert_eq!(h.sent(), [Sent::PingReq]);
+    h.receive(Packet::PingResp);
+    assert_eq!(h.client.last_received(), Some(h.now));
+}
