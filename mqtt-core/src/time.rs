@@ -63,7 +63,13 @@ impl Sub for Instant {
     }
 }
 
-/// A duration in whole milliseconds, saturating at `u64::MAX`.
+/// A duration in whole milliseconds, saturating at `u64::MAX`. (Not `as_millis`, whose
+/// 128-bit arithmetic costs microcontrollers a kilobyte of flash; out of line, for the same
+/// reason.)
+#[inline(never)]
 pub(crate) fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+    duration
+        .as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(duration.subsec_millis()))
 }

@@ -8,14 +8,12 @@ mod session;
 mod store;
 mod transmit;
 
-use core::time::Duration;
-
 pub use config::{Buffers, Config, ConfigError};
 pub use error::CommandError;
 pub use event::{ConnectionError, Event, Op, ProtocolError, State, Stats, TransportRequest};
 
 use crate::time::millis;
-use crate::wire::{Connect, MAX_REMAINING_LEN, Packet, Subscription};
+use crate::wire::{Connect, EncodeError, MAX_REMAINING_LEN, Subscription};
 use crate::{Instant, MqttStr, QoS, TopicFilter, TopicName};
 use store::{Header, Kind, Store, state};
 
@@ -132,8 +130,8 @@ struct Settings {
     max_inflight: u16,
     queue_capacity: u16,
     max_packet: usize,
-    backoff_min_ms: u64,
-    backoff_max_ms: u64,
+    backoff_min_ms: u32,
+    backoff_max_ms: u32,
     connect_timeout_ms: u64,
 }
 
@@ -156,19 +154,23 @@ impl<'b> Client<'b> {
         if let Some(credentials) = &config.credentials {
             connect = connect.with_credentials(credentials);
         }
-        let connect = Packet::Connect(connect);
-        let connect_len = connect.encoded_len();
         let qos2 = usize::from(config.max_inbound_qos2);
         // CONNECT, the QoS 2 identifiers, and room for one small message.
-        let needed = connect_len + 2 * qos2 + store::HEADER + 64;
-        if buffers.store.len() < needed {
-            return Err(ConfigError::StoreTooSmall { needed });
+        let too_small = |connect_len: usize| ConfigError::StoreTooSmall {
+            needed: connect_len + 2 * qos2 + store::HEADER + 64,
+        };
+        let connect_len = connect.encode(buffers.store).map_err(|e| {
+            too_small(if let EncodeError::BufferTooSmall { needed } = e {
+                needed
+            } else {
+                0
+            })
+        })?;
+        if buffers.store.len() < connect_len + 2 * qos2 + store::HEADER + 64 {
+            return Err(too_small(connect_len));
         }
-        connect
-            .encode(buffers.store)
-            .map_err(|_| ConfigError::StoreTooSmall { needed })?;
-        // The flags byte follows the fixed header, "MQTT" with its length, and the level.
-        let clean_flag_at = connect_len - connect_len_after_flags(&config, client_id) - 1;
+        // The flags byte follows the fixed header, then "MQTT" with its length and the level.
+        let clean_flag_at = connect_len - connect.remaining_len() + 7;
         Ok(Self {
             rx: receive::Rx::new(buffers.rx),
             store: Store::new(buffers.store, connect_len, clean_flag_at, qos2),
@@ -248,13 +250,13 @@ impl<'b> Client<'b> {
             return Err(CommandError::TooLarge);
         }
         let flags = qos.as_u8() | u8::from(retain) << 2;
-        self.store_command(Kind::Publish, flags, len, 0, |body| {
-            let (prefix, rest) = body.split_at_mut(2);
-            prefix.copy_from_slice(&(topic.len() as u16).to_be_bytes());
-            let (name, data) = rest.split_at_mut(topic.len());
-            name.copy_from_slice(topic);
-            data.copy_from_slice(payload);
-        })
+        let (op, body) = self.store_command(Kind::Publish, flags, len, 0)?;
+        let (prefix, rest) = body.split_at_mut(2);
+        prefix.copy_from_slice(&(topic.len() as u16).to_be_bytes());
+        let (name, data) = rest.split_at_mut(topic.len());
+        name.copy_from_slice(topic);
+        data.copy_from_slice(payload);
+        Ok(op)
     }
 
     /// Subscribes to one or more filters in one SUBSCRIBE; the handle completes with
@@ -275,12 +277,12 @@ impl<'b> Client<'b> {
             .map(|s| 3 + s.filter.as_str().len())
             .sum();
         // As much again is promised to the remembered subscriptions.
-        self.store_command(Kind::Subscribe, 0, len, len, |body| {
-            let mut at = 0;
-            for subscription in subscriptions {
-                at += write_entry(body, at, subscription.filter, Some(subscription.qos));
-            }
-        })
+        let (op, body) = self.store_command(Kind::Subscribe, 0, len, len)?;
+        let mut at = 0;
+        for subscription in subscriptions {
+            at += write_entry(body, at, subscription.filter, Some(subscription.qos));
+        }
+        Ok(op)
     }
 
     /// Unsubscribes from one or more filters in one UNSUBSCRIBE; the handle completes with
@@ -293,12 +295,12 @@ impl<'b> Client<'b> {
     ) -> Result<Op, CommandError> {
         self.session.tick(now);
         let len: usize = filters.iter().map(|f| 2 + f.as_str().len()).sum();
-        self.store_command(Kind::Unsubscribe, 0, len, 0, |body| {
-            let mut at = 0;
-            for &filter in filters {
-                at += write_entry(body, at, filter, None);
-            }
-        })
+        let (op, body) = self.store_command(Kind::Unsubscribe, 0, len, 0)?;
+        let mut at = 0;
+        for &filter in filters {
+            at += write_entry(body, at, filter, None);
+        }
+        Ok(op)
     }
 
     /// Sends a PINGREQ now, if connected and none is outstanding: with
@@ -318,35 +320,34 @@ impl<'b> Client<'b> {
         self.close_gracefully(now, false);
     }
 
-    /// Stores a command's record. `reserve` bytes are also promised to remembered
-    /// subscriptions.
+    /// Stores a command's record and returns its handle and body, for the caller to fill.
+    /// `reserve` bytes are also promised to remembered subscriptions.
     fn store_command(
         &mut self,
         kind: Kind,
         flags: u8,
         len: usize,
         reserve: usize,
-        fill: impl FnOnce(&mut [u8]),
-    ) -> Result<Op, CommandError> {
+    ) -> Result<(Op, &mut [u8]), CommandError> {
         if kind != Kind::Publish && len == 0 {
             return Err(CommandError::Empty);
         }
         if len + reserve > self.store.capacity() {
             return Err(CommandError::TooLarge);
         }
-        if self.records >= self.settings.queue_capacity {
-            self.stats.queue_refusals += 1;
-            return Err(CommandError::QueueFull);
-        }
         let op = self.next_op;
         let header = Header::new(kind, flags, op, len);
-        if !self.store.append(&header, reserve, fill) {
+        let body = match self.records < self.settings.queue_capacity {
+            true => self.store.append(&header, reserve),
+            false => None,
+        };
+        let Some(body) = body else {
             self.stats.queue_refusals += 1;
             return Err(CommandError::QueueFull);
-        }
+        };
         self.next_op = self.next_op.wrapping_add(1).max(1);
         self.records += 1;
-        Ok(Op(op))
+        Ok((Op(op), body))
     }
 
     /// Frees a record and keeps the counters in step.
@@ -359,26 +360,17 @@ impl<'b> Client<'b> {
 /// Writes one SUBSCRIBE (with `qos`) or UNSUBSCRIBE entry at `at`; returns its length.
 fn write_entry(body: &mut [u8], at: usize, filter: TopicFilter<'_>, qos: Option<QoS>) -> usize {
     let filter = filter.as_str().as_bytes();
-    let len = (filter.len() as u16).to_be_bytes();
-    let qos = qos.map(QoS::as_u8);
-    let entry = len.iter().chain(filter).chain(qos.as_slice());
-    let mut written = 0;
-    for (dst, &src) in body.iter_mut().skip(at).zip(entry) {
-        *dst = src;
-        written += 1;
+    let len = 2 + filter.len() + usize::from(qos.is_some());
+    if let Some(entry) = body.get_mut(at..at + len) {
+        let (prefix, rest) = entry.split_at_mut(2);
+        prefix.copy_from_slice(&(filter.len() as u16).to_be_bytes());
+        let (name, qos_byte) = rest.split_at_mut(filter.len());
+        name.copy_from_slice(filter);
+        if let (Some(byte), Some(qos)) = (qos_byte.first_mut(), qos) {
+            *byte = qos.as_u8();
+        }
     }
-    written
-}
-
-/// The bytes of a CONNECT after its flags byte: keep alive and payload.
-fn connect_len_after_flags(config: &Config<'_>, client_id: MqttStr<'_>) -> usize {
-    let will = config
-        .will
-        .map_or(0, |w| 4 + w.topic().as_str().len() + w.payload().len());
-    let credentials = config.credentials.map_or(0, |c| {
-        2 + c.username().as_str().len() + c.password().map_or(0, |p| 2 + p.len())
-    });
-    2 + 2 + client_id.as_str().len() + will + credentials
+    len
 }
 
 impl Settings {
@@ -389,7 +381,9 @@ impl Settings {
         if config.max_inflight == 0 || config.queue_capacity == 0 || config.max_inbound_qos2 == 0 {
             return Err(ConfigError::ZeroCapacity);
         }
-        if config.backoff_min.is_zero() || config.backoff_min > config.backoff_max {
+        let (backoff_min_ms, backoff_max_ms) =
+            (millis(config.backoff_min), millis(config.backoff_max));
+        if backoff_min_ms == 0 || backoff_min_ms > backoff_max_ms {
             return Err(ConfigError::Backoff);
         }
         let max_packet = if config.max_packet_size == 0 {
@@ -401,24 +395,24 @@ impl Settings {
             return Err(ConfigError::ReceiveBuffer);
         }
         // mqtt_as: a quarter of keep alive, or 20 s without keep alive; shorter if asked.
-        let automatic = match config.keep_alive {
-            Duration::ZERO => Duration::from_secs(20),
+        let automatic = match millis(config.keep_alive) {
+            0 => 20_000,
             keep_alive => keep_alive / 4,
         };
-        let ping = match config.ping_interval {
-            Duration::ZERO => automatic,
+        let ping = match millis(config.ping_interval) {
+            0 => automatic,
             asked => asked.min(automatic),
         };
         Ok(Self {
-            ping_ms: millis(ping).max(1),
+            ping_ms: ping.max(1),
             response_ms: millis(config.response_time).max(1),
             max_repubs: config.max_repubs,
             clean: config.clean,
             max_inflight: config.max_inflight,
             queue_capacity: config.queue_capacity,
             max_packet,
-            backoff_min_ms: millis(config.backoff_min),
-            backoff_max_ms: millis(config.backoff_max),
+            backoff_min_ms: u32::try_from(backoff_min_ms).unwrap_or(u32::MAX),
+            backoff_max_ms: u32::try_from(backoff_max_ms).unwrap_or(u32::MAX),
             connect_timeout_ms: millis(config.connect_timeout).max(1),
         })
     }

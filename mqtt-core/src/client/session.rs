@@ -47,8 +47,8 @@ pub(super) struct Session {
     reconnect_after_close: bool,
     /// The connection being closed on request was established (report its end).
     closing_connected: bool,
-    backoff_ms: u64,
-    rng: u64,
+    backoff_ms: u32,
+    rng: u32,
     transport: [Option<TransportRequest>; 2],
     status: [Option<Status>; 4],
 }
@@ -70,7 +70,7 @@ impl Session {
             closing_connected: false,
             backoff_ms: settings.backoff_min_ms,
             // Any non-zero state works for xorshift.
-            rng: seed ^ 0x9E37_79B9_7F4A_7C15,
+            rng: (seed ^ (seed >> 32)) as u32 | 1,
             transport: [None; 2],
             status: [None; 4],
         }
@@ -126,15 +126,15 @@ impl Session {
     }
 
     /// The next reconnect delay: exponential, with "equal jitter" between half and all of it.
+    /// 32-bit arithmetic (delays up to 49 days): no 64-bit division on microcontrollers.
     fn next_delay(&mut self, settings: &Settings) -> u64 {
         let base = self.backoff_ms;
         self.backoff_ms = base.saturating_mul(2).min(settings.backoff_max_ms);
-        // xorshift64*
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        let random = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
-        base / 2 + random % (base / 2 + 1)
+        // xorshift32
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 17;
+        self.rng ^= self.rng << 5;
+        u64::from(base / 2 + self.rng % (base / 2 + 1))
     }
 }
 

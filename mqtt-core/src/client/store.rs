@@ -274,31 +274,23 @@ impl<'b> Store<'b> {
         self.buf.len().saturating_sub(self.log_base + HEADER)
     }
 
-    /// Appends a record whose body `fill` writes; `reserve` more bytes are promised to
-    /// remembered subscriptions. False if it does not fit even after compaction.
-    pub(crate) fn append(
-        &mut self,
-        header: &Header,
-        reserve: usize,
-        fill: impl FnOnce(&mut [u8]),
-    ) -> bool {
+    /// Appends a record and returns its body, for the caller to fill; `reserve` more bytes
+    /// are promised to remembered subscriptions. `None` if it does not fit even after
+    /// compaction.
+    pub(crate) fn append(&mut self, header: &Header, reserve: usize) -> Option<&mut [u8]> {
         let len = header.len as usize;
         let need = HEADER + len + reserve;
         if self.free() < need {
             if self.free() + self.dead < need {
-                return false;
+                return None;
             }
             self.compact();
         }
         let at = self.log_end;
-        let Some(body) = self.buf.get_mut(at + HEADER..at + HEADER + len) else {
-            return false;
-        };
-        fill(body);
         self.set_header(at, header);
         self.log_end = at + HEADER + len;
         self.reserved += reserve;
-        true
+        self.buf.get_mut(at + HEADER..at + HEADER + len)
     }
 
     /// The first live record at or after `from` and before `end`.

@@ -1,7 +1,7 @@
 //! CONNECT and CONNACK.
 
-use super::DecodeError;
 use super::cursor::{Reader, Writer};
+use super::{DecodeError, EncodeError};
 use crate::{MqttStr, QoS, StringError, TopicName};
 
 /// The protocol name and level of MQTT 3.1.1 [MQTT-3.1.2-1/2].
@@ -166,45 +166,67 @@ impl<'a> Connect<'a> {
     }
 
     pub(crate) fn remaining_len(&self) -> usize {
-        let will = self
-            .will()
-            .map_or(0, |w| 4 + w.topic.as_str().len() + w.payload.len());
-        let credentials = self.credentials().map_or(0, |c| {
-            2 + c.username.as_str().len() + c.password.map_or(0, |p| 2 + p.len())
-        });
-        PROTOCOL.len() + 1 + 2 + 2 + self.client_id.as_str().len() + will + credentials
+        let extras = match self.extras {
+            Extras::Parts { will, credentials } => {
+                let will = will.map_or(0, |w| 4 + w.topic.as_str().len() + w.payload.len());
+                let credentials = credentials.map_or(0, |c| {
+                    2 + c.username.as_str().len() + c.password.map_or(0, |p| 2 + p.len())
+                });
+                will + credentials
+            }
+            Extras::Wire { payload, .. } => payload.len(),
+        };
+        PROTOCOL.len() + 1 + 2 + 2 + self.client_id.as_str().len() + extras
+    }
+
+    /// Encodes the whole packet; the engine's one way to build its CONNECT, without linking
+    /// every other packet's writer.
+    pub(crate) fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        super::encode_with(0x10, self.remaining_len(), buf, |w| self.write(w))
     }
 
     pub(crate) fn write(&self, w: &mut Writer<'_>) {
-        let (will, credentials) = (self.will(), self.credentials());
-        let mut flags = 0;
-        if self.clean_session {
-            flags |= FLAG_CLEAN_SESSION;
-        }
-        if let Some(will) = will {
-            flags |= FLAG_WILL | will.qos.as_u8() << 3;
-            if will.retain {
-                flags |= FLAG_WILL_RETAIN;
-            }
-        }
-        if let Some(credentials) = credentials {
-            flags |= FLAG_USERNAME;
-            if credentials.password.is_some() {
-                flags |= FLAG_PASSWORD;
-            }
-        }
+        let clean = if self.clean_session {
+            FLAG_CLEAN_SESSION
+        } else {
+            0
+        };
         w.bytes(&PROTOCOL);
-        w.u8(flags);
-        w.u16(self.keep_alive);
-        w.prefixed(self.client_id.as_str().as_bytes());
-        if let Some(will) = will {
-            w.prefixed(will.topic.as_str().as_bytes());
-            w.prefixed(will.payload);
-        }
-        if let Some(credentials) = credentials {
-            w.prefixed(credentials.username.as_str().as_bytes());
-            if let Some(password) = credentials.password {
-                w.prefixed(password);
+        match self.extras {
+            Extras::Parts { will, credentials } => {
+                let mut flags = clean;
+                if let Some(will) = will {
+                    flags |= FLAG_WILL | will.qos.as_u8() << 3;
+                    if will.retain {
+                        flags |= FLAG_WILL_RETAIN;
+                    }
+                }
+                if let Some(credentials) = credentials {
+                    flags |= FLAG_USERNAME;
+                    if credentials.password.is_some() {
+                        flags |= FLAG_PASSWORD;
+                    }
+                }
+                w.u8(flags);
+                w.u16(self.keep_alive);
+                w.prefixed(self.client_id.as_str().as_bytes());
+                if let Some(will) = will {
+                    w.prefixed(will.topic.as_str().as_bytes());
+                    w.prefixed(will.payload);
+                }
+                if let Some(credentials) = credentials {
+                    w.prefixed(credentials.username.as_str().as_bytes());
+                    if let Some(password) = credentials.password {
+                        w.prefixed(password);
+                    }
+                }
+            }
+            // Decoded: the will and credentials are still in wire form.
+            Extras::Wire { flags, payload } => {
+                w.u8((flags & !FLAG_CLEAN_SESSION) | clean);
+                w.u16(self.keep_alive);
+                w.prefixed(self.client_id.as_str().as_bytes());
+                w.bytes(payload);
             }
         }
     }

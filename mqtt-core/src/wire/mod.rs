@@ -230,44 +230,33 @@ impl<'a> Packet<'a> {
     /// `Publish::encode`, so the dispatch in `encode` stays small.
     #[inline(never)]
     fn encode_variable(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        let remaining = self.remaining_len();
-        if remaining > MAX_REMAINING_LEN {
-            return Err(EncodeError::PacketTooLarge(remaining));
-        }
-        let len = 1 + header::varint_len(remaining) + remaining;
-        let mut w = Writer::new(buf, len)?;
         let packet_type = self.packet_type();
-        w.u8((packet_type as u8) << 4 | packet_type.fixed_flags());
-        header::write_varint(&mut w, remaining);
-        match self {
-            Self::Connect(connect) => connect.write(&mut w),
-            Self::ConnAck(connack) => connack.write(&mut w),
-            // Encoded by `Publish::encode`.
-            Self::Publish(_) => {}
+        let first = (packet_type as u8) << 4 | packet_type.fixed_flags();
+        encode_with(first, self.remaining_len(), buf, |w| match self {
+            Self::Connect(connect) => connect.write(w),
+            Self::ConnAck(connack) => connack.write(w),
+            Self::Publish(publish) => publish.write(w),
             Self::Subscribe(subscribe) => {
                 w.u16(subscribe.packet_id.get());
-                subscribe.subscriptions.write(&mut w);
+                subscribe.subscriptions.write(w);
             }
             Self::SubAck(suback) => {
                 w.u16(suback.packet_id.get());
-                suback.return_codes.write(&mut w);
+                suback.return_codes.write(w);
             }
             Self::Unsubscribe(unsubscribe) => {
                 w.u16(unsubscribe.packet_id.get());
-                unsubscribe.filters.write(&mut w);
+                unsubscribe.filters.write(w);
             }
             Self::PubAck(id)
             | Self::PubRec(id)
             | Self::PubRel(id)
             | Self::PubComp(id)
-            | Self::UnsubAck(id) => w.u16(id.get()),
+            | Self::UnsubAck(id) => {
+                w.u16(id.get());
+            }
             Self::PingReq | Self::PingResp | Self::Disconnect => {}
-        }
-        debug_assert!(
-            w.is_full(),
-            "encoded_len disagrees with encode for {packet_type:?}"
-        );
-        Ok(len)
+        })
     }
 
     fn remaining_len(&self) -> usize {
@@ -286,6 +275,30 @@ impl<'a> Packet<'a> {
             Self::PingReq | Self::PingResp | Self::Disconnect => 0,
         }
     }
+}
+
+/// Encodes a packet whose first byte is `first` and whose `remaining` bytes `body` writes:
+/// the one place that frames a packet.
+#[inline]
+pub(crate) fn encode_with(
+    first: u8,
+    remaining: usize,
+    buf: &mut [u8],
+    body: impl FnOnce(&mut Writer<'_>),
+) -> Result<usize, EncodeError> {
+    if remaining > MAX_REMAINING_LEN {
+        return Err(EncodeError::PacketTooLarge(remaining));
+    }
+    let len = 1 + header::varint_len(remaining) + remaining;
+    let mut w = Writer::new(buf, len)?;
+    w.u8(first);
+    header::write_varint(&mut w, remaining);
+    body(&mut w);
+    debug_assert!(
+        w.is_full(),
+        "remaining length {remaining} disagrees with the body written"
+    );
+    Ok(len)
 }
 
 /// Decodes the body of PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK: one packet identifier.

@@ -1,7 +1,6 @@
 //! PUBLISH.
 
 use super::cursor::{Reader, Writer};
-use super::header::{MAX_REMAINING_LEN, varint_len, write_varint};
 use super::{DecodeError, EncodeError};
 use crate::{PacketId, QoS, StringError, TopicName};
 
@@ -108,21 +107,17 @@ impl<'a> Publish<'a> {
     /// path. Kept out of line so the dispatch in `Packet::encode` stays small for the acks.
     #[inline(never)]
     pub(crate) fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        let remaining = self.remaining_len();
-        if remaining > MAX_REMAINING_LEN {
-            return Err(EncodeError::PacketTooLarge(remaining));
-        }
-        let len = 1 + varint_len(remaining) + remaining;
-        let mut w = Writer::new(buf, len)?;
-        w.u8(0x30 | self.flags());
-        write_varint(&mut w, remaining);
+        super::encode_with(0x30 | self.flags(), self.remaining_len(), buf, |w| {
+            self.write(w)
+        })
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>) {
         w.prefixed(self.topic.as_str().as_bytes());
         if let Some(id) = self.delivery.packet_id() {
             w.u16(id.get());
         }
         w.bytes(self.payload);
-        debug_assert!(w.is_full(), "remaining_len disagrees with encode");
-        Ok(len)
     }
 }
 

@@ -1,0 +1,504 @@
+//! A simulated MQTT 3.1.1 broker, built on the codec: sessions (clean or persistent, kept or
+//! lost across restarts), subscriptions, QoS 0/1/2 both ways, and injected faults (duplicate
+//! and out-of-order acknowledgements, refusals). It is strict about what the client sends:
+//! anything a client must not do is recorded as a violation.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use mqtt_core::wire::{
+    ConnAck, ConnectReturnCode, Decoded, Delivery, Items, Packet, Publish, SubAck,
+    SubAckReturnCode, decode,
+};
+use mqtt_core::{PacketId, QoS, TopicFilter, TopicName, topic_matches};
+
+use crate::net::Rng;
+
+/// Faults the broker injects, in percent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Faults {
+    /// An acknowledgement is sent twice.
+    pub duplicate_ack: u64,
+    /// An acknowledgement is held back and sent after the next one.
+    pub reorder_ack: u64,
+    /// CONNECT is refused with "server unavailable".
+    pub refuse: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OutState {
+    Queued,
+    /// PUBLISH sent, PUBACK or PUBREC awaited.
+    Sent,
+    /// PUBREL sent, PUBCOMP awaited.
+    Released,
+}
+
+#[derive(Clone, Debug)]
+struct Out {
+    topic: String,
+    payload: Vec<u8>,
+    qos: QoS,
+    id: u16,
+    state: OutState,
+}
+
+#[derive(Debug, Default)]
+struct Session {
+    clean: bool,
+    subs: Vec<(String, QoS)>,
+    /// QoS 2 identifiers received and not yet released.
+    inbound_qos2: HashSet<u16>,
+    outbound: VecDeque<Out>,
+    next_id: u16,
+}
+
+#[derive(Debug, Default)]
+struct Conn {
+    buf: Vec<u8>,
+    client_id: Option<String>,
+    keep_alive_ms: u64,
+    last_rx: u64,
+    held_ack: Option<Vec<u8>>,
+    disconnected: bool,
+}
+
+#[derive(Default)]
+pub struct Broker {
+    pub up: bool,
+    pub faults: Faults,
+    sessions: HashMap<String, Session>,
+    conn: Option<Conn>,
+    /// Bytes for the client; the world moves them onto the link.
+    pub outbox: Vec<u8>,
+    /// The broker wants the connection closed.
+    pub close: bool,
+    /// Client-published payloads and how often the broker delivered them onwards.
+    pub deliveries: HashMap<Vec<u8>, u32>,
+    /// Broker-injected payloads routed to the client's persistent session, with their QoS.
+    pub routed: HashMap<Vec<u8>, QoS>,
+    /// Routed payloads whose session was later lost: nothing is promised for them.
+    pub voided: HashSet<Vec<u8>>,
+    /// Whether a persistent session was ever lost (restart without persistence).
+    pub session_lost: bool,
+    /// What the client did wrong.
+    pub violations: Vec<String>,
+}
+
+impl Broker {
+    pub fn new(faults: Faults) -> Self {
+        Self {
+            up: true,
+            faults,
+            ..Self::default()
+        }
+    }
+
+    /// A new connection from the client; false if the broker is down.
+    pub fn open(&mut self, now: u64) -> bool {
+        if !self.up {
+            return false;
+        }
+        self.end_connection();
+        self.conn = Some(Conn {
+            last_rx: now,
+            ..Conn::default()
+        });
+        true
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.conn.as_ref().is_some_and(|c| c.client_id.is_some())
+    }
+
+    /// The connection ended (closed by the client, reset, or closed by the broker).
+    pub fn closed(&mut self) {
+        self.end_connection();
+    }
+
+    fn end_connection(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && let Some(id) = conn.client_id
+            && self.sessions.get(&id).is_some_and(|s| s.clean)
+        {
+            self.lose_session(&id);
+        }
+        self.outbox.clear();
+        self.close = false;
+    }
+
+    fn lose_session(&mut self, id: &str) {
+        if let Some(session) = self.sessions.remove(id) {
+            for out in session.outbound {
+                self.voided.insert(out.payload);
+            }
+        }
+    }
+
+    /// Restarts: connections drop; sessions survive only with persistence.
+    pub fn restart(&mut self, persistence: bool) {
+        self.end_connection();
+        if !persistence {
+            if self.sessions.values().any(|s| !s.clean) {
+                self.session_lost = true;
+            }
+            let ids: Vec<String> = self.sessions.keys().cloned().collect();
+            for id in ids {
+                self.lose_session(&id);
+            }
+        }
+    }
+
+    /// Broker-side keep alive: 1.5 times the client's [MQTT-3.1.2-24].
+    pub fn check_keep_alive(&mut self, now: u64) {
+        if let Some(conn) = &self.conn
+            && conn.keep_alive_ms > 0
+            && now > conn.last_rx + conn.keep_alive_ms * 3 / 2
+        {
+            self.close = true;
+        }
+    }
+
+    /// Publishes a message from elsewhere to the client, if subscribed.
+    pub fn inject(&mut self, topic: &str, payload: &[u8], qos: QoS) {
+        let name = TopicName::new(topic).unwrap();
+        let mut routed = false;
+        for session in self.sessions.values_mut() {
+            let granted = session
+                .subs
+                .iter()
+                .filter(|(f, _)| topic_matches(TopicFilter::new(f).unwrap(), name))
+                .map(|(_, q)| *q)
+                .max();
+            let Some(granted) = granted else { continue };
+            let qos = qos.min(granted);
+            if qos == QoS::AtMostOnce && self.conn.as_ref().is_none_or(|c| c.client_id.is_none()) {
+                continue; // QoS 0 is not queued for offline sessions.
+            }
+            session.outbound.push_back(Out {
+                topic: topic.into(),
+                payload: payload.to_vec(),
+                qos,
+                id: 0,
+                state: OutState::Queued,
+            });
+            routed |= !session.clean && qos != QoS::AtMostOnce;
+        }
+        if routed {
+            self.routed.insert(payload.to_vec(), qos);
+        }
+        self.flush_outbound();
+    }
+
+    /// Bytes from the client.
+    pub fn receive(&mut self, now: u64, bytes: &[u8], rng: &mut Rng) {
+        let Some(conn) = &mut self.conn else { return };
+        conn.buf.extend_from_slice(bytes);
+        loop {
+            let Some(conn) = &mut self.conn else { return };
+            let buf = std::mem::take(&mut conn.buf);
+            let (len, packet) = match decode(&buf, usize::MAX) {
+                Ok(Decoded::Packet { packet, len }) => (len, owned(packet)),
+                Ok(Decoded::Incomplete { .. }) => {
+                    conn.buf = buf;
+                    return;
+                }
+                Err(e) => {
+                    self.violations
+                        .push(format!("malformed packet from the client: {e}: {buf:02x?}"));
+                    self.close = true;
+                    return;
+                }
+            };
+            conn.buf = buf[len..].to_vec();
+            conn.last_rx = now;
+            if conn.disconnected {
+                self.violations
+                    .push(format!("{packet:?} after DISCONNECT [MQTT-3.14.4-2]"));
+            }
+            self.handle(packet, rng);
+            if self.close || self.conn.is_none() {
+                return;
+            }
+        }
+    }
+
+    fn handle(&mut self, packet: In, rng: &mut Rng) {
+        let conn = self.conn.as_mut().unwrap();
+        if conn.client_id.is_none() && !matches!(packet, In::Connect { .. }) {
+            self.violations
+                .push(format!("{packet:?} before CONNECT [MQTT-3.1.0-1]"));
+            self.close = true;
+            return;
+        }
+        match packet {
+            In::Connect {
+                client_id,
+                clean,
+                keep_alive,
+            } => {
+                if conn.client_id.is_some() {
+                    self.violations
+                        .push("a second CONNECT [MQTT-3.1.0-2]".into());
+                    self.close = true;
+                    return;
+                }
+                if rng.chance(self.faults.refuse) {
+                    self.send(Packet::ConnAck(ConnAck::new(
+                        false,
+                        ConnectReturnCode::ServerUnavailable,
+                    )));
+                    self.close = true;
+                    return;
+                }
+                conn.client_id = Some(client_id.clone());
+                conn.keep_alive_ms = u64::from(keep_alive) * 1000;
+                if clean {
+                    self.lose_session(&client_id);
+                }
+                let present = !clean && self.sessions.contains_key(&client_id);
+                let session = self.sessions.entry(client_id).or_default();
+                session.clean = clean;
+                self.send(Packet::ConnAck(ConnAck::new(
+                    present,
+                    ConnectReturnCode::Accepted,
+                )));
+                // Resend what was in flight, then what was queued [MQTT-4.4.0-1].
+                let session = self.session();
+                for out in &mut session.outbound {
+                    if out.state == OutState::Sent {
+                        out.state = OutState::Queued; // sent again below, with DUP
+                    }
+                }
+                self.flush_outbound();
+            }
+            In::Publish {
+                topic,
+                payload,
+                qos,
+                id,
+                dup,
+            } => {
+                let _ = (topic, dup);
+                match qos {
+                    QoS::AtMostOnce => *self.deliveries.entry(payload).or_default() += 1,
+                    QoS::AtLeastOnce => {
+                        *self.deliveries.entry(payload).or_default() += 1;
+                        self.ack(Packet::PubAck(pid(id)), rng);
+                    }
+                    QoS::ExactlyOnce => {
+                        if self.session().inbound_qos2.insert(id) {
+                            *self.deliveries.entry(payload).or_default() += 1;
+                        }
+                        self.ack(Packet::PubRec(pid(id)), rng);
+                    }
+                }
+            }
+            In::PubRel(id) => {
+                self.session().inbound_qos2.remove(&id);
+                self.ack(Packet::PubComp(pid(id)), rng);
+            }
+            In::PubAck(id) | In::PubComp(id) => {
+                let session = self.session();
+                session
+                    .outbound
+                    .retain(|o| o.id != id || o.state == OutState::Queued);
+                self.flush_outbound();
+            }
+            In::PubRec(id) => {
+                let session = self.session();
+                if let Some(out) = session
+                    .outbound
+                    .iter_mut()
+                    .find(|o| o.id == id && o.state != OutState::Queued)
+                {
+                    out.state = OutState::Released;
+                }
+                self.send(Packet::PubRel(pid(id)));
+            }
+            In::Subscribe { id, filters } => {
+                let mut codes = Vec::new();
+                let session = self.session();
+                for (filter, qos) in filters {
+                    if filter.starts_with("forbidden") {
+                        codes.push(SubAckReturnCode::Failure);
+                        continue;
+                    }
+                    session.subs.retain(|(f, _)| *f != filter);
+                    session.subs.push((filter, qos));
+                    codes.push(SubAckReturnCode::Granted(qos));
+                }
+                self.ack(
+                    Packet::SubAck(SubAck::new(pid(id), Items::new(&codes).unwrap())),
+                    rng,
+                );
+            }
+            In::Unsubscribe { id, filters } => {
+                self.session().subs.retain(|(f, _)| !filters.contains(f));
+                self.ack(Packet::UnsubAck(pid(id)), rng);
+            }
+            In::PingReq => self.send(Packet::PingResp),
+            In::Disconnect => {
+                conn.disconnected = true;
+            }
+        }
+    }
+
+    fn session(&mut self) -> &mut Session {
+        let id = self
+            .conn
+            .as_ref()
+            .and_then(|c| c.client_id.clone())
+            .unwrap();
+        self.sessions.entry(id).or_default()
+    }
+
+    /// Sends an acknowledgement, perhaps twice, perhaps after the next one.
+    fn ack(&mut self, packet: Packet<'_>, rng: &mut Rng) {
+        let bytes = encode(packet);
+        if rng.chance(self.faults.reorder_ack) {
+            let held = self.conn.as_mut().unwrap().held_ack.replace(bytes);
+            if let Some(held) = held {
+                self.outbox.extend_from_slice(&held);
+            }
+            return;
+        }
+        self.outbox.extend_from_slice(&bytes);
+        if let Some(held) = self.conn.as_mut().unwrap().held_ack.take() {
+            self.outbox.extend_from_slice(&held);
+        }
+        if rng.chance(self.faults.duplicate_ack) {
+            self.outbox.extend_from_slice(&bytes);
+        }
+    }
+
+    fn send(&mut self, packet: Packet<'_>) {
+        self.outbox.extend_from_slice(&encode(packet));
+    }
+
+    /// Sends queued messages (and resends, with DUP, those sent before a reconnect).
+    fn flush_outbound(&mut self) {
+        if !self.is_connected() {
+            return;
+        }
+        let id = self.conn.as_ref().unwrap().client_id.clone().unwrap();
+        let session = self.sessions.get_mut(&id).unwrap();
+        let mut packets = Vec::new();
+        for out in &mut session.outbound {
+            match out.state {
+                OutState::Queued => {
+                    let dup = out.id != 0;
+                    if out.qos != QoS::AtMostOnce && out.id == 0 {
+                        session.next_id = session.next_id.wrapping_add(1).max(1);
+                        out.id = session.next_id;
+                    }
+                    packets.push(encode(Packet::Publish(Publish::new(
+                        TopicName::new(&out.topic).unwrap(),
+                        &out.payload,
+                        match out.qos {
+                            QoS::AtMostOnce => Delivery::AtMostOnce,
+                            QoS::AtLeastOnce => Delivery::AtLeastOnce {
+                                id: pid(out.id),
+                                dup,
+                            },
+                            QoS::ExactlyOnce => Delivery::ExactlyOnce {
+                                id: pid(out.id),
+                                dup,
+                            },
+                        },
+                    ))));
+                    out.state = OutState::Sent;
+                }
+                OutState::Released => packets.push(encode(Packet::PubRel(pid(out.id)))),
+                OutState::Sent => {}
+            }
+        }
+        session
+            .outbound
+            .retain(|o| o.qos != QoS::AtMostOnce || o.state == OutState::Queued);
+        for packet in packets {
+            self.outbox.extend_from_slice(&packet);
+        }
+    }
+
+    /// Whether everything the broker owes the client has been acknowledged.
+    pub fn settled(&self) -> bool {
+        self.sessions.values().all(|s| s.outbound.is_empty())
+    }
+}
+
+/// A decoded client packet, owned.
+#[derive(Debug)]
+enum In {
+    Connect {
+        client_id: String,
+        clean: bool,
+        keep_alive: u16,
+    },
+    Publish {
+        topic: String,
+        payload: Vec<u8>,
+        qos: QoS,
+        id: u16,
+        dup: bool,
+    },
+    PubAck(u16),
+    PubRec(u16),
+    PubRel(u16),
+    PubComp(u16),
+    Subscribe {
+        id: u16,
+        filters: Vec<(String, QoS)>,
+    },
+    Unsubscribe {
+        id: u16,
+        filters: Vec<String>,
+    },
+    PingReq,
+    Disconnect,
+}
+
+fn owned(packet: Packet<'_>) -> In {
+    match packet {
+        Packet::Connect(c) => In::Connect {
+            client_id: c.client_id.as_str().into(),
+            clean: c.clean_session,
+            keep_alive: c.keep_alive,
+        },
+        Packet::Publish(p) => In::Publish {
+            topic: p.topic.as_str().into(),
+            payload: p.payload.to_vec(),
+            qos: p.qos(),
+            id: p.delivery.packet_id().map_or(0, PacketId::get),
+            dup: p.delivery.dup(),
+        },
+        Packet::PubAck(id) => In::PubAck(id.get()),
+        Packet::PubRec(id) => In::PubRec(id.get()),
+        Packet::PubRel(id) => In::PubRel(id.get()),
+        Packet::PubComp(id) => In::PubComp(id.get()),
+        Packet::Subscribe(s) => In::Subscribe {
+            id: s.packet_id.get(),
+            filters: s
+                .subscriptions
+                .iter()
+                .map(|s| (s.filter.as_str().into(), s.qos))
+                .collect(),
+        },
+        Packet::Unsubscribe(u) => In::Unsubscribe {
+            id: u.packet_id.get(),
+            filters: u.filters.iter().map(|f| f.as_str().into()).collect(),
+        },
+        Packet::PingReq => In::PingReq,
+        Packet::Disconnect => In::Disconnect,
+        other => panic!("a client sent a server packet: {other:?}"),
+    }
+}
+
+fn encode(packet: Packet<'_>) -> Vec<u8> {
+    let mut buf = vec![0; packet.encoded_len()];
+    packet.encode(&mut buf).unwrap();
+    buf
+}
+
+fn pid(id: u16) -> PacketId {
+    PacketId::new(id).unwrap()
+}
