@@ -351,8 +351,8 @@ impl<'b> Client<'b> {
     }
 
     /// Frees a record and keeps the counters in step.
-    fn free_record(&mut self, at: usize) {
-        self.store.free_record(at);
+    fn free_record(&mut self, at: usize, header: &Header) {
+        self.store.free_record(at, header);
         self.records = self.records.saturating_sub(1);
     }
 }

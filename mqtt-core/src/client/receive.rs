@@ -461,7 +461,7 @@ impl Client<'_> {
                 .records()
                 .find(|&(at, h)| h.is(state::DONE) && transmitting != Some(at))?;
             // Freeing may move records, so the search starts over each time.
-            self.free_record(at);
+            self.free_record(at, &header);
             self.done -= 1;
             match header.kind {
                 Kind::Publish => return Some(Event::Published(Op(header.op))),

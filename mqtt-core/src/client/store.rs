@@ -46,7 +46,7 @@ pub(crate) mod state {
 }
 
 /// A record header, as stored: kind and state, flags, packet id, operation, send time, length.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Header {
     pub(crate) kind: Kind,
     pub(crate) state: u8,
@@ -334,13 +334,20 @@ impl<'b> Store<'b> {
         self.subs_start.saturating_sub(self.log_end + self.reserved)
     }
 
-    /// Frees the record at `at`, reclaiming dead records at the front. Records may move:
+    /// Frees the record at `at`, whose header is `header`, reclaiming dead records at the
+    /// front. Records may move:
     /// offsets held across this call are stale.
-    pub(crate) fn free_record(&mut self, at: usize) {
-        let mut header = self.header(at);
-        header.kind = Kind::Dead;
-        self.set_header(at, &header);
-        self.dead += HEADER + header.len as usize;
+    pub(crate) fn free_record(&mut self, at: usize, header: &Header) {
+        let size = HEADER + header.len as usize;
+        if at == self.log_start {
+            // The common case, oldest first: no hole, just a shorter log.
+            self.log_start += size;
+        } else {
+            let mut dead = *header;
+            dead.kind = Kind::Dead;
+            self.set_header(at, &dead);
+            self.dead += size;
+        }
         while self.log_start < self.log_end {
             let front = self.header(self.log_start);
             if front.kind != Kind::Dead {

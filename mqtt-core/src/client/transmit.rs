@@ -5,7 +5,7 @@
 //! of `poll_transmit` calls and nothing is copied twice.
 
 use super::Client;
-use super::store::{Kind, Store, SubscribeEntries, state};
+use super::store::{Header, Kind, Store, SubscribeEntries, state};
 use crate::Instant;
 use crate::wire::header::{varint_len, write_varint_into};
 
@@ -16,8 +16,11 @@ enum Outgoing {
     Connect,
     /// A packet of at most 4 bytes: PINGREQ, DISCONNECT, or an acknowledgement.
     Fixed([u8; 4], u8),
-    /// The record `store.transmitting`.
-    Record,
+    /// The record `store.transmitting`, as its header was when chosen: the packet is
+    /// rendered from this snapshot to the end, whatever happens to the record meanwhile (a
+    /// PUBREC arriving for an earlier copy while a retransmission is half-written must not
+    /// turn the rest of the PUBLISH into PUBREL).
+    Record(Header),
     /// The remembered subscriptions, as one SUBSCRIBE.
     Resubscribe,
 }
@@ -102,10 +105,16 @@ impl Client<'_> {
         let now = self.session.tick(now);
         let mut written = 0;
         while let Some(out) = buf.get_mut(written..).filter(|b| !b.is_empty()) {
-            let Some(packet) = self.tx.current.or_else(|| self.next_outgoing()) else {
-                break;
+            let packet = match self.tx.current {
+                Some(packet) => packet,
+                None => match self.next_outgoing() {
+                    Some(packet) => {
+                        self.tx.current = Some(packet);
+                        packet
+                    }
+                    None => break,
+                },
             };
-            self.tx.current = Some(packet);
             let (n, finished) = self.write_packet(packet, out);
             written += n;
             self.tx.written += n;
@@ -166,6 +175,7 @@ impl Client<'_> {
                 continue;
             }
             self.store.send_from = at;
+            let before = header;
             let publish = header.kind == Kind::Publish && !header.is(state::RELEASED);
             if header.id == 0 && (header.kind != Kind::Publish || header.qos() > 0) {
                 if publish && self.tx.inflight >= self.settings.max_inflight {
@@ -182,9 +192,11 @@ impl Client<'_> {
                 // [MQTT-3.3.1-2].
                 header.flags |= DUP;
             }
-            self.store.set_header(at, &header);
+            if header != before {
+                self.store.set_header(at, &header);
+            }
             self.store.transmitting = Some(at);
-            return Some(Outgoing::Record);
+            return Some(Outgoing::Record(header));
         }
         self.store.send_from = cursor;
         None
@@ -221,9 +233,8 @@ impl Client<'_> {
                 let id = self.tx.resubscribe.map_or(0, |(id, _)| id);
                 (sub_head(&mut head, 0x82, subs.len(), id), subs, None, &[])
             }
-            Outgoing::Record => {
+            Outgoing::Record(header) => {
                 let at = self.store.transmitting.unwrap_or_default();
-                let header = self.store.header(at);
                 let body = self.store.body(at, &header);
                 match header.kind {
                     Kind::Publish if header.is(state::RELEASED) => {
@@ -290,13 +301,14 @@ impl Client<'_> {
         match packet {
             Outgoing::Fixed(PINGREQ, _) => self.session.ping_sent = Some(now),
             Outgoing::Fixed(DISCONNECT, _) => self.after_close(now),
-            Outgoing::Record => {
+            Outgoing::Record(sent) => {
                 let Some(at) = self.store.transmitting.take() else {
                     return;
                 };
                 let mut header = self.store.header(at);
-                if header.is(state::DONE) {
-                    // Acknowledged while it was being re-sent.
+                if header.state != sent.state {
+                    // Acknowledged (DONE) or released (PUBREL to send) while this copy was
+                    // being written: the record already says what comes next.
                     return;
                 }
                 header.state &= !state::SEND;

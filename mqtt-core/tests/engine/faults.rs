@@ -149,6 +149,21 @@ fn mqtt_3_2_0_1_a_first_packet_other_than_connack_closes_the_connection() {
 }
 
 #[test]
+fn a_connack_with_reserved_flag_bits_closes_the_connection() {
+    let mut h = Harness::new(config());
+    h.client.connect(h.now);
+    h.drain();
+    h.expect_connect();
+    h.receive_bytes(b"\x20\x02\x02\x00");
+    let error = ProtocolError::Malformed(DecodeError::InvalidConnAckFlags(2));
+    assert_eq!(
+        h.told(),
+        [Told::ConnectFailed(ConnectionError::Protocol(error), true)]
+    );
+    assert!(!h.transport_open);
+}
+
+#[test]
 fn unsolicited_acks_are_tolerated() {
     let mut h = Harness::new(config());
     h.connect(false);

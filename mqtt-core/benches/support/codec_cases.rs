@@ -1,6 +1,5 @@
-//! The codec benchmark's cases and the operation each implementation performs on them, shared by
-//! the timing bench (`codec.rs`) and the instruction-count bench (`instructions.rs`), so both
-//! measure exactly the same work.
+//! The codec benchmark's cases, and the operation each implementation performs on them, the
+//! same for timing and for counting instructions.
 //!
 //! Implementations: ours (`mqtt_core::wire`), `mqttrs` 0.4 (zero-copy), `rumqttc` 0.25's 3.1.1
 //! codec (`rumqttc::mqttbytes::v4`, `BytesMut`-based), and a plain `memcpy` of the packet bytes
