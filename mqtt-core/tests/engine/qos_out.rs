@@ -3,7 +3,7 @@
 use core::time::Duration;
 
 use mqtt_core::wire::Packet;
-use mqtt_core::{ConnectionError, ProtocolError, QoS, State};
+use mqtt_core::{ConnectionError, Instant, ProtocolError, QoS, State};
 
 use crate::harness::{Harness, Sent, Told, config, pid, publish};
 
@@ -305,4 +305,33 @@ fn packet_ids_are_never_reused_while_in_flight() {
         ));
     }
     assert!(seen_wrap);
+}
+
+#[test]
+fn a_pubrec_arriving_mid_retransmission_never_corrupts_the_stream() {
+    let mut h = Harness::new(config());
+    h.connect(false);
+    h.publish("t", b"two", QoS::ExactlyOnce);
+    assert_eq!(h.sent().len(), 1);
+    // The PUBREC is slow: the PUBLISH is retransmitted, and only 3 of its bytes go out.
+    h.now = Instant::from_millis(h.now.as_millis() + 10_000);
+    h.client.handle_timeout(h.now);
+    let mut head = [0u8; 3];
+    assert_eq!(h.client.poll_transmit(h.now, &mut head), Some(3));
+    // Now the PUBREC for the first copy arrives, mid-packet.
+    h.client.handle_input(h.now, b"\x50\x02\x00\x01");
+    // The rest of the PUBLISH is written as it began, then PUBREL.
+    let mut rest = vec![0u8; 64];
+    let n = h.client.poll_transmit(h.now, &mut rest).unwrap();
+    let mut stream = head.to_vec();
+    stream.extend_from_slice(&rest[..n]);
+    let (first, len) = match mqtt_core::wire::decode(&stream, usize::MAX) {
+        Ok(mqtt_core::wire::Decoded::Packet { packet, len }) => (format!("{packet:?}"), len),
+        other => panic!("corrupted stream: {other:?} in {stream:02x?}"),
+    };
+    assert!(
+        first.contains("Publish") && first.contains("dup: true"),
+        "{first}"
+    );
+    assert_eq!(&stream[len..], b"\x62\x02\x00\x01", "PUBREL follows");
 }
