@@ -39,11 +39,9 @@ const MAX_LEN: usize = u16::MAX as usize;
 struct Scan {
     /// A U+0000, `+` or `#` byte.
     special: bool,
-    /// A byte of 0x80 or more: the string is not plain ASCII.
-    non_ascii: bool,
 }
 
-/// Looks for U+0000, `+`, `#` and non-ASCII bytes in one pass, eight bytes at a time.
+/// Looks for U+0000, `+` and `#` in one pass, eight bytes at a time.
 ///
 /// Topics are short and sit at arbitrary offsets in a packet, so this word-at-a-time test
 /// (SWAR) is much cheaper than byte loops. `#` (0x23) and `+` (0x2B) differ only in bit 3, so
@@ -62,29 +60,20 @@ fn scan(bytes: &[u8]) -> Scan {
         (word.wrapping_sub(ONES) & !word) | (wild.wrapping_sub(ONES) & !wild)
     };
     let (words, tail) = bytes.as_chunks::<8>();
-    let (mut special, mut high) = (0, 0);
-    for &word in words {
-        special |= test(word);
-        high |= u64::from_ne_bytes(word);
-    }
+    let mut special = words.iter().fold(0, |acc, &word| acc | test(word));
     if !tail.is_empty() {
-        match bytes.last_chunk::<8>() {
+        special |= match bytes.last_chunk::<8>() {
             // The last eight bytes, overlapping words already tested.
-            Some(&word) => {
-                special |= test(word);
-                high |= u64::from_ne_bytes(word);
-            }
+            Some(&word) => test(word),
             None => {
-                for &b in tail {
-                    special |= u64::from(b == 0 || b | 0x08 == b'+') << 7;
-                    high |= u64::from(b);
-                }
+                tail.iter()
+                    .fold(0, |acc, &b| acc | u64::from(b == 0 || b | 0x08 == b'+'))
+                    << 7
             }
-        }
+        };
     }
     Scan {
         special: special & HIGHS != 0,
-        non_ascii: high & HIGHS != 0,
     }
 }
 
@@ -180,7 +169,7 @@ impl<'a> TopicName<'a> {
     #[inline(always)]
     pub(crate) fn check(bytes: &[u8]) -> Result<(), StringError> {
         let found = Self::check_rules(bytes)?;
-        if found.non_ascii {
+        if !bytes.is_ascii() {
             core::str::from_utf8(bytes).map_err(|_| StringError::InvalidUtf8)?;
         }
         check_nul(bytes, found)

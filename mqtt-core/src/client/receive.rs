@@ -438,9 +438,9 @@ impl Client<'_> {
             .buf
             .get(start + usize::from(header_len)..start + len)?;
         match pending {
-            Pending::Message {
-                flags, delivery, ..
-            } => Publish::from_checked(flags, body, delivery).map(Event::Message),
+            Pending::Message { flags, .. } => {
+                Publish::from_checked(flags, body).map(Event::Message)
+            }
             Pending::SubAck { op, .. } => {
                 let suback = SubAck::decode(body).ok()?;
                 Some(Event::Subscribed {

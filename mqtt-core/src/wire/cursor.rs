@@ -97,6 +97,13 @@ impl<'a> Writer<'a> {
         self.bytes(&value.to_be_bytes());
     }
 
+    /// A remaining length, written in place; callers guarantee `value <= MAX_REMAINING_LEN`.
+    pub(crate) fn varint(&mut self, value: usize) {
+        let buf = core::mem::take(&mut self.buf);
+        let len = super::header::write_varint_into(buf, value);
+        self.buf = buf.get_mut(len..).unwrap_or_default();
+    }
+
     /// A field with a two-byte length prefix; callers guarantee `src.len() <= 65535`.
     pub(crate) fn prefixed(&mut self, src: &[u8]) {
         self.u16(src.len() as u16);

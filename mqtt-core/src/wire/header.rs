@@ -1,6 +1,6 @@
 //! The fixed header: packet type, flags and the variable-length remaining length.
 
-use super::{DecodeError, cursor::Writer};
+use super::DecodeError;
 
 /// The largest remaining length the four-byte encoding can express.
 pub const MAX_REMAINING_LEN: usize = 268_435_455;
@@ -191,14 +191,6 @@ pub(crate) const fn varint_len(value: usize) -> usize {
         16_384..=2_097_151 => 3,
         _ => 4,
     }
-}
-
-/// Writes the remaining length; callers guarantee `value <= MAX_REMAINING_LEN`.
-#[inline]
-pub(crate) fn write_varint(w: &mut Writer<'_>, value: usize) {
-    let mut bytes = [0; 4];
-    let len = write_varint_into(&mut bytes, value);
-    w.bytes(bytes.get(..len).unwrap_or_default());
 }
 
 /// Writes the remaining length at the start of `out` (room for 4 bytes) and returns its

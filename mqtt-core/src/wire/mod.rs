@@ -292,7 +292,7 @@ pub(crate) fn encode_with(
     let len = 1 + header::varint_len(remaining) + remaining;
     let mut w = Writer::new(buf, len)?;
     w.u8(first);
-    header::write_varint(&mut w, remaining);
+    w.varint(remaining);
     body(&mut w);
     debug_assert!(
         w.is_full(),

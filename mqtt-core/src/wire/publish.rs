@@ -2,7 +2,7 @@
 
 use super::cursor::{Reader, Writer};
 use super::{DecodeError, EncodeError};
-use crate::{PacketId, QoS, StringError, TopicName};
+use crate::{PacketId, QoS, TopicName};
 
 /// PUBLISH: one application message, in either direction.
 ///
@@ -49,37 +49,29 @@ impl<'a> Publish<'a> {
 
     #[inline]
     pub(crate) fn decode(flags: u8, body: &'a [u8]) -> Result<Self, DecodeError> {
-        let delivery = Self::check(flags, body)?;
-        let invalid = DecodeError::String(StringError::InvalidUtf8);
-        Self::from_checked(flags, body, delivery).ok_or(invalid)
+        let (topic, delivery, payload) = split(flags, body)?;
+        let topic = TopicName::from_bytes(topic)?;
+        Ok(Self {
+            topic,
+            payload,
+            delivery,
+            retain: flags & 1 != 0,
+        })
     }
 
     /// Checks a PUBLISH body against every rule, without producing the topic string, and
     /// returns its delivery. `flags` passed the fixed-header check (no QoS 3, no DUP at QoS 0).
     #[inline(always)]
     pub(crate) fn check(flags: u8, body: &[u8]) -> Result<Delivery, DecodeError> {
-        let mut r = Reader::new(body);
-        TopicName::check(r.prefixed()?)?;
-        let dup = flags & 0b1000 != 0;
-        Ok(match (flags >> 1) & 0b11 {
-            0 => Delivery::AtMostOnce,
-            1 => Delivery::AtLeastOnce {
-                id: r.packet_id()?,
-                dup,
-            },
-            _ => Delivery::ExactlyOnce {
-                id: r.packet_id()?,
-                dup,
-            },
-        })
+        let (topic, delivery, _) = split(flags, body)?;
+        TopicName::check(topic)?;
+        Ok(delivery)
     }
 
     /// The PUBLISH in a body that passed [`check`](Self::check); `None` cannot happen.
     #[inline(always)]
-    pub(crate) fn from_checked(flags: u8, body: &'a [u8], delivery: Delivery) -> Option<Self> {
-        let (len, rest) = body.split_first_chunk::<2>()?;
-        let (topic, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
-        let payload = rest.get(usize::from(delivery.packet_id().is_some()) * 2..)?;
+    pub(crate) fn from_checked(flags: u8, body: &'a [u8]) -> Option<Self> {
+        let (topic, delivery, payload) = split(flags, body).ok()?;
         let topic = TopicName::from_checked(topic)?;
         Some(Self {
             topic,
@@ -119,6 +111,27 @@ impl<'a> Publish<'a> {
         }
         w.bytes(self.payload);
     }
+}
+
+/// Splits a PUBLISH body into its topic bytes, delivery and payload. `flags` passed the
+/// fixed-header check, which refused QoS 3 and DUP with QoS 0.
+#[inline(always)]
+fn split(flags: u8, body: &[u8]) -> Result<(&[u8], Delivery, &[u8]), DecodeError> {
+    let mut r = Reader::new(body);
+    let topic = r.prefixed()?;
+    let dup = flags & 0b1000 != 0;
+    let delivery = match (flags >> 1) & 0b11 {
+        0 => Delivery::AtMostOnce,
+        1 => Delivery::AtLeastOnce {
+            id: r.packet_id()?,
+            dup,
+        },
+        _ => Delivery::ExactlyOnce {
+            id: r.packet_id()?,
+            dup,
+        },
+    };
+    Ok((topic, delivery, r.rest()))
 }
 
 /// How a PUBLISH is delivered: its QoS, and for QoS 1 and 2 the packet identifier and the
