@@ -274,11 +274,7 @@ impl Client<'_> {
             self.tx.ack(0x70, id);
             return true;
         }
-        let found = self
-            .store
-            .sent_records()
-            .find(|(_, h)| h.id == id && !h.is(state::DONE));
-        let Some((at, mut record)) = found else {
+        let Some((at, mut record)) = self.store.awaiting(id) else {
             if packet_type == PacketType::PubRec {
                 self.tx.ack(0x62, id);
             }
@@ -331,11 +327,7 @@ impl Client<'_> {
             self.tx.resubscribe = None;
             return true;
         }
-        let found = self
-            .store
-            .sent_records()
-            .find(|(_, h)| h.id == id && !h.is(state::DONE));
-        let Some((at, mut record)) = found else {
+        let Some((at, mut record)) = self.store.awaiting(id) else {
             return true;
         };
         if record.kind != Kind::Subscribe {

@@ -330,6 +330,13 @@ impl<'b> Store<'b> {
         }
     }
 
+    /// The record transmitted on this connection that still awaits the acknowledgement
+    /// carrying `id`.
+    pub(crate) fn awaiting(&self, id: u16) -> Option<(usize, Header)> {
+        self.sent_records()
+            .find(|(_, h)| h.id == id && !h.is(state::DONE))
+    }
+
     fn free(&self) -> usize {
         self.subs_start.saturating_sub(self.log_end + self.reserved)
     }

@@ -12,6 +12,7 @@ use mqtt_core::wire::{
 use mqtt_core::{PacketId, QoS, TopicFilter, TopicName, topic_matches};
 
 use crate::net::Rng;
+use crate::sent::Sent;
 
 /// Faults the broker injects, in percent.
 #[derive(Clone, Copy, Debug, Default)]
@@ -197,7 +198,7 @@ impl Broker {
             let Some(conn) = &mut self.conn else { return };
             let buf = std::mem::take(&mut conn.buf);
             let (len, packet) = match decode(&buf, usize::MAX) {
-                Ok(Decoded::Packet { packet, len }) => (len, owned(packet)),
+                Ok(Decoded::Packet { packet, len }) => (len, Sent::from_packet(&packet)),
                 Ok(Decoded::Incomplete { .. }) => {
                     conn.buf = buf;
                     return;
@@ -222,19 +223,20 @@ impl Broker {
         }
     }
 
-    fn handle(&mut self, packet: In, rng: &mut Rng) {
+    fn handle(&mut self, packet: Sent, rng: &mut Rng) {
         let conn = self.conn.as_mut().unwrap();
-        if conn.client_id.is_none() && !matches!(packet, In::Connect { .. }) {
+        if conn.client_id.is_none() && !matches!(packet, Sent::Connect { .. }) {
             self.violations
                 .push(format!("{packet:?} before CONNECT [MQTT-3.1.0-1]"));
             self.close = true;
             return;
         }
         match packet {
-            In::Connect {
+            Sent::Connect {
                 client_id,
                 clean,
                 keep_alive,
+                ..
             } => {
                 if conn.client_id.is_some() {
                     self.violations
@@ -271,14 +273,10 @@ impl Broker {
                 }
                 self.flush_outbound();
             }
-            In::Publish {
-                topic,
-                payload,
-                qos,
-                id,
-                dup,
+            Sent::Publish {
+                payload, qos, id, ..
             } => {
-                let _ = (topic, dup);
+                let id = id.unwrap_or(0);
                 match qos {
                     QoS::AtMostOnce => *self.deliveries.entry(payload).or_default() += 1,
                     QoS::AtLeastOnce => {
@@ -293,18 +291,18 @@ impl Broker {
                     }
                 }
             }
-            In::PubRel(id) => {
+            Sent::PubRel(id) => {
                 self.session().inbound_qos2.remove(&id);
                 self.ack(Packet::PubComp(pid(id)), rng);
             }
-            In::PubAck(id) | In::PubComp(id) => {
+            Sent::PubAck(id) | Sent::PubComp(id) => {
                 let session = self.session();
                 session
                     .outbound
                     .retain(|o| o.id != id || o.state == OutState::Queued);
                 self.flush_outbound();
             }
-            In::PubRec(id) => {
+            Sent::PubRec(id) => {
                 let session = self.session();
                 if let Some(out) = session
                     .outbound
@@ -315,7 +313,7 @@ impl Broker {
                 }
                 self.send(Packet::PubRel(pid(id)));
             }
-            In::Subscribe { id, filters } => {
+            Sent::Subscribe { id, filters } => {
                 let mut codes = Vec::new();
                 let session = self.session();
                 for (filter, qos) in filters {
@@ -332,12 +330,12 @@ impl Broker {
                     rng,
                 );
             }
-            In::Unsubscribe { id, filters } => {
+            Sent::Unsubscribe { id, filters } => {
                 self.session().subs.retain(|(f, _)| !filters.contains(f));
                 self.ack(Packet::UnsubAck(pid(id)), rng);
             }
-            In::PingReq => self.send(Packet::PingResp),
-            In::Disconnect => {
+            Sent::PingReq => self.send(Packet::PingResp),
+            Sent::Disconnect => {
                 conn.disconnected = true;
             }
         }
@@ -423,73 +421,6 @@ impl Broker {
     /// Whether everything the broker owes the client has been acknowledged.
     pub fn settled(&self) -> bool {
         self.sessions.values().all(|s| s.outbound.is_empty())
-    }
-}
-
-/// A decoded client packet, owned.
-#[derive(Debug)]
-enum In {
-    Connect {
-        client_id: String,
-        clean: bool,
-        keep_alive: u16,
-    },
-    Publish {
-        topic: String,
-        payload: Vec<u8>,
-        qos: QoS,
-        id: u16,
-        dup: bool,
-    },
-    PubAck(u16),
-    PubRec(u16),
-    PubRel(u16),
-    PubComp(u16),
-    Subscribe {
-        id: u16,
-        filters: Vec<(String, QoS)>,
-    },
-    Unsubscribe {
-        id: u16,
-        filters: Vec<String>,
-    },
-    PingReq,
-    Disconnect,
-}
-
-fn owned(packet: Packet<'_>) -> In {
-    match packet {
-        Packet::Connect(c) => In::Connect {
-            client_id: c.client_id.as_str().into(),
-            clean: c.clean_session,
-            keep_alive: c.keep_alive,
-        },
-        Packet::Publish(p) => In::Publish {
-            topic: p.topic.as_str().into(),
-            payload: p.payload.to_vec(),
-            qos: p.qos(),
-            id: p.delivery.packet_id().map_or(0, PacketId::get),
-            dup: p.delivery.dup(),
-        },
-        Packet::PubAck(id) => In::PubAck(id.get()),
-        Packet::PubRec(id) => In::PubRec(id.get()),
-        Packet::PubRel(id) => In::PubRel(id.get()),
-        Packet::PubComp(id) => In::PubComp(id.get()),
-        Packet::Subscribe(s) => In::Subscribe {
-            id: s.packet_id.get(),
-            filters: s
-                .subscriptions
-                .iter()
-                .map(|s| (s.filter.as_str().into(), s.qos))
-                .collect(),
-        },
-        Packet::Unsubscribe(u) => In::Unsubscribe {
-            id: u.packet_id.get(),
-            filters: u.filters.iter().map(|f| f.as_str().into()).collect(),
-        },
-        Packet::PingReq => In::PingReq,
-        Packet::Disconnect => In::Disconnect,
-        other => panic!("a client sent a server packet: {other:?}"),
     }
 }
 

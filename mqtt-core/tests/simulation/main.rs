@@ -16,6 +16,8 @@
 
 mod broker;
 mod net;
+#[path = "../common/sent.rs"]
+mod sent;
 mod world;
 
 use std::time::Instant;

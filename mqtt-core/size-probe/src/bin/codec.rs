@@ -11,13 +11,10 @@
 mod probe {
     use core::hint::black_box;
 
+    use mqtt_size_probe as _;
+
     use mqtt_core::wire::{Decoded, Packet, decode};
     use mqtt_core::{TopicFilter, TopicName, topic_matches};
-
-    #[panic_handler]
-    fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-        loop {}
-    }
 
     #[allow(unsafe_code)] // The linker's entry point needs an unmangled name.
     #[unsafe(no_mangle)]

@@ -12,6 +12,8 @@
 mod probe {
     use core::hint::black_box;
 
+    use mqtt_size_probe as _;
+
     use mqtt_core::wire::Subscription;
     use mqtt_core::{Buffers, Client, Config, Instant, QoS, TopicFilter, TopicName};
 
@@ -22,11 +24,6 @@ mod probe {
     #[used]
     static CLIENT_STATE_BYTES: [u8; size_of::<Client<'static>>()] =
         [0; size_of::<Client<'static>>()];
-
-    #[panic_handler]
-    fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-        loop {}
-    }
 
     #[allow(unsafe_code)] // The linker's entry point needs an unmangled name.
     #[unsafe(no_mangle)]
