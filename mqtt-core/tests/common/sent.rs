@@ -1,8 +1,6 @@
 //! A client packet, owned: what the engine tests' scripted broker and the simulation's broker
 //! decoded from the client's bytes. Shared by `#[path]` between test binaries.
 
-#![allow(dead_code)] // Each test binary uses a different part.
-
 use mqtt_core::wire::Packet;
 use mqtt_core::{PacketId, QoS};
 

@@ -3,9 +3,7 @@
 
 #![allow(dead_code)]
 
-#[path = "../common/sent.rs"]
-mod sent;
-pub use sent::Sent;
+pub use crate::common::sent::Sent;
 
 use core::time::Duration;
 

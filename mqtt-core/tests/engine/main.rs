@@ -3,6 +3,8 @@
 
 #![allow(unreachable_pub)] // A test binary: `pub` only shares the harness between modules.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
 
 mod connect;

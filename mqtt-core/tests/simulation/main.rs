@@ -14,10 +14,9 @@
 
 #![allow(unreachable_pub)] // A test binary: `pub` only shares code between its modules.
 
-mod broker;
+#[path = "../common/mod.rs"]
+mod common;
 mod net;
-#[path = "../common/sent.rs"]
-mod sent;
 mod world;
 
 use std::time::Instant;

@@ -12,8 +12,9 @@ use mqtt_core::{
     TransportRequest,
 };
 
-use crate::broker::{Broker, Faults};
-use crate::net::{Conditions, Link, Rng};
+use crate::common::broker::{Broker, Faults};
+use crate::common::rng::Rng;
+use crate::net::{Conditions, Link};
 
 /// What one seed simulates.
 #[derive(Clone, Debug)]

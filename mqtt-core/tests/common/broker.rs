@@ -11,8 +11,8 @@ use mqtt_core::wire::{
 };
 use mqtt_core::{PacketId, QoS, TopicFilter, TopicName, topic_matches};
 
-use crate::net::Rng;
-use crate::sent::Sent;
+use super::rng::Rng;
+use super::sent::Sent;
 
 /// Faults the broker injects, in percent.
 #[derive(Clone, Copy, Debug, Default)]
