@@ -135,9 +135,9 @@ pub enum ConfigError {
     /// `backoff_min` is zero or longer than `backoff_max`.
     #[error("backoff_min must be non-zero and at most backoff_max")]
     Backoff,
-    /// `max_packet_size` is larger than the receive buffer, or the buffer holds less than a
-    /// minimal PUBLISH.
-    #[error("max_packet_size exceeds the receive buffer, or the buffer is under 8 bytes")]
+    /// The largest packet accepted (`max_packet_size`, or the receive buffer) is under 8
+    /// bytes, or `max_packet_size` is larger than the receive buffer.
+    #[error("max_packet_size under 8 bytes or over the receive buffer")]
     ReceiveBuffer,
     /// The store cannot hold the CONNECT packet, the QoS 2 identifiers and one record.
     #[error("store too small: {needed} bytes needed")]

@@ -13,6 +13,7 @@ pub use error::CommandError;
 pub use event::{ConnectionError, Event, Op, ProtocolError, State, Stats, TransportRequest};
 
 use crate::time::millis;
+use crate::wire::header::varint_len;
 use crate::wire::{Connect, EncodeError, MAX_REMAINING_LEN, Subscription};
 use crate::{Instant, MqttStr, QoS, TopicFilter, TopicName};
 use store::{Header, Kind, Store, state};
@@ -130,6 +131,8 @@ struct Settings {
     max_inflight: u16,
     queue_capacity: u16,
     max_packet: usize,
+    /// The most filters in one SUBSCRIBE whose SUBACK fits `max_packet`.
+    max_suback_codes: u16,
     backoff_min_ms: u32,
     backoff_max_ms: u32,
     connect_timeout_ms: u64,
@@ -264,7 +267,8 @@ impl<'b> Client<'b> {
     /// after a reconnect), and granted subscriptions are restored by the engine after any
     /// reconnect whose session was not resumed.
     ///
-    /// Refused with [`CommandError::Empty`] for no filters, otherwise as
+    /// Refused with [`CommandError::Empty`] for no filters, with [`CommandError::TooLarge`]
+    /// for more filters than a SUBACK within `max_packet_size` can answer, otherwise as
     /// [`publish`](Self::publish).
     pub fn subscribe(
         &mut self,
@@ -272,6 +276,10 @@ impl<'b> Client<'b> {
         subscriptions: &[Subscription<'_>],
     ) -> Result<Op, CommandError> {
         self.session.tick(now);
+        if subscriptions.len() > usize::from(self.settings.max_suback_codes) {
+            // Its SUBACK would exceed the largest packet this client accepts.
+            return Err(CommandError::TooLarge);
+        }
         let len: usize = subscriptions
             .iter()
             .map(|s| 3 + s.filter.as_str().len())
@@ -357,6 +365,10 @@ impl<'b> Client<'b> {
     }
 }
 
+/// The smallest `max_packet_size` accepted: room for any acknowledgement, and a SUBACK
+/// with three codes.
+const MIN_PACKET: usize = 8;
+
 /// Writes one SUBSCRIBE (with `qos`) or UNSUBSCRIBE entry at `at`; returns its length.
 fn write_entry(body: &mut [u8], at: usize, filter: TopicFilter<'_>, qos: Option<QoS>) -> usize {
     let filter = filter.as_str().as_bytes();
@@ -391,8 +403,13 @@ impl Settings {
         } else {
             config.max_packet_size
         };
-        if max_packet > rx_len || rx_len < 8 {
+        if max_packet > rx_len || max_packet < MIN_PACKET {
             return Err(ConfigError::ReceiveBuffer);
+        }
+        // A SUBACK is its fixed header, the identifier and one code per filter.
+        let mut max_suback_codes = max_packet - 3;
+        while 1 + varint_len(2 + max_suback_codes) + 2 + max_suback_codes > max_packet {
+            max_suback_codes -= 1;
         }
         // mqtt_as: a quarter of keep alive, or 20 s without keep alive; shorter if asked.
         let automatic = match millis(config.keep_alive) {
@@ -411,6 +428,7 @@ impl Settings {
             max_inflight: config.max_inflight,
             queue_capacity: config.queue_capacity,
             max_packet,
+            max_suback_codes: u16::try_from(max_suback_codes).unwrap_or(u16::MAX),
             backoff_min_ms: u32::try_from(backoff_min_ms).unwrap_or(u32::MAX),
             backoff_max_ms: u32::try_from(backoff_max_ms).unwrap_or(u32::MAX),
             connect_timeout_ms: millis(config.connect_timeout).max(1),

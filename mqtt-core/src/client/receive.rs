@@ -6,6 +6,9 @@
 //! bytes. That is the backpressure a slow consumer exerts, and memory stays bounded by the
 //! buffer; while it lasts, keep-alive and retransmission timeouts are suspended, since
 //! silence is the engine's own doing.
+//!
+//! Input also waits while a packet is half-written: an acknowledgement could otherwise free
+//! or move the bytes still to go (a stored message, the subscriptions being restored).
 
 use super::Client;
 use super::event::{Event, Op, ProtocolError, State};
@@ -149,6 +152,7 @@ impl Client<'_> {
         let mut progress = false;
         while self.rx.pending.is_none()
             && self.tx.can_ack()
+            && !self.tx.is_writing()
             && matches!(
                 self.session.state,
                 State::Connecting | State::Connected | State::Closing
@@ -325,6 +329,7 @@ impl Client<'_> {
                 return false;
             }
             self.tx.resubscribe = None;
+            self.store.batch_restored();
             return true;
         }
         let Some((at, mut record)) = self.store.awaiting(id) else {

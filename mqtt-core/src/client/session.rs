@@ -309,9 +309,11 @@ impl Client<'_> {
         }
         self.tx.inflight = inflight;
         self.store.send_from = self.store.log_start;
-        if !session_present {
+        if session_present {
+            self.store.restore_rest();
+        } else {
             self.store.qos2_clear();
-            self.tx.resubscribe_due = !self.store.subscriptions().is_empty();
+            self.store.restore_all();
         }
     }
 
@@ -355,7 +357,19 @@ impl Client<'_> {
     /// Sends DISCONNECT and closes; `reconnect` connects again at once (clean_init).
     pub(super) fn close_gracefully(&mut self, now: Instant, reconnect: bool) {
         let session = &mut self.session;
+        // No transport yet, or CONNECT not begun: nothing was said, so no DISCONNECT is owed
+        // (and one before CONNECT would break [MQTT-3.1.0-1]).
+        let silent = match session.state {
+            State::Opening => true,
+            State::Connecting => self.tx.connect_due,
+            _ => false,
+        };
         match session.state {
+            _ if silent => {
+                session.push_transport(TransportRequest::Close);
+                session.state = State::Idle;
+                self.reset_connection();
+            }
             State::Connected | State::Connecting => {
                 session.closing_connected = session.state == State::Connected;
                 session.state = State::Closing;
@@ -363,14 +377,9 @@ impl Client<'_> {
                 session.deadline = now.after_ms(self.settings.response_ms);
                 self.tx.disconnect_due = true;
             }
-            State::Opening => {
-                session.push_transport(TransportRequest::Close);
-                session.state = State::Idle;
-                self.reset_connection();
-            }
             State::Waiting => session.state = State::Idle,
             State::Closing => session.reconnect_after_close = reconnect,
-            State::Idle => {}
+            State::Opening | State::Idle => {}
         }
     }
 

@@ -148,6 +148,11 @@ pub(crate) struct Store<'b> {
     pub(crate) log_start: usize,
     pub(crate) log_end: usize,
     subs_start: usize,
+    /// Restoring remembered subscriptions, in batches: the next to send (the end of the
+    /// buffer when none is left), and the end of those the broker acknowledged. Subscriptions
+    /// before them are restored, or were granted since.
+    restore_at: usize,
+    restored_to: usize,
     /// Bytes held by dead records between `log_start` and `log_end`.
     dead: usize,
     /// Bytes promised to subscriptions whose SUBACK is awaited.
@@ -180,6 +185,8 @@ impl<'b> Store<'b> {
             log_start: log_base,
             log_end: log_base,
             subs_start: end,
+            restore_at: end,
+            restored_to: end,
             dead: 0,
             reserved: 0,
         }
@@ -413,6 +420,46 @@ impl<'b> Store<'b> {
         self.buf.get(self.subs_start..).unwrap_or_default()
     }
 
+    /// `len` bytes at `at`: a batch of subscriptions to restore.
+    pub(crate) fn bytes(&self, at: usize, len: usize) -> &[u8] {
+        self.buf.get(at..at + len).unwrap_or_default()
+    }
+
+    /// A new session: every remembered subscription is to be restored.
+    pub(crate) fn restore_all(&mut self) {
+        self.restore_at = self.subs_start;
+        self.restored_to = self.subs_start;
+    }
+
+    /// A resumed session: what was restored stays; a batch sent without acknowledgement goes
+    /// again.
+    pub(crate) fn restore_rest(&mut self) {
+        self.restore_at = self.restored_to;
+    }
+
+    /// The batch in flight was acknowledged.
+    pub(crate) fn batch_restored(&mut self) {
+        self.restored_to = self.restore_at;
+    }
+
+    /// The next subscriptions to restore, at most `max` of them: their offset and length in
+    /// the store, and their count, as one SUBSCRIBE payload. `None` when all are restored.
+    pub(crate) fn restore_batch(&mut self, max: u16) -> Option<(usize, usize, u16)> {
+        let start = self.restore_at;
+        let rest = self.buf.get(start..).filter(|rest| !rest.is_empty())?;
+        let mut len = 0;
+        let mut count = 0;
+        for (filter, _) in SubscribeEntries(rest).take(usize::from(max)) {
+            len += 3 + filter.len();
+            count += 1;
+        }
+        if count == 0 {
+            return None;
+        }
+        self.restore_at = start + len;
+        Some((start, len, count))
+    }
+
     /// Remembers the filter of `len` bytes at `filter_at` (in a record of this store) at
     /// `qos`, and returns the promised bytes it used: none for a filter already remembered
     /// (its QoS is updated). `append` keeps the gap before the subscriptions at least as large
@@ -459,6 +506,12 @@ impl<'b> Store<'b> {
             self.buf
                 .copy_within(self.subs_start..at, self.subs_start + size);
             self.subs_start += size;
+            // The entries before it moved up, and the restore positions among them.
+            for position in [&mut self.restore_at, &mut self.restored_to] {
+                if at >= *position {
+                    *position += size;
+                }
+            }
         }
     }
 

@@ -5,7 +5,7 @@
 //! of `poll_transmit` calls and nothing is copied twice.
 
 use super::Client;
-use super::store::{Header, Kind, Store, SubscribeEntries, state};
+use super::store::{Header, Kind, Store, state};
 use crate::Instant;
 use crate::wire::header::{varint_len, write_varint_into};
 
@@ -21,8 +21,9 @@ enum Outgoing {
     /// PUBREC arriving for an earlier copy while a retransmission is half-written must not
     /// turn the rest of the PUBLISH into PUBREL).
     Record(Header),
-    /// The remembered subscriptions, as one SUBSCRIBE.
-    Resubscribe,
+    /// A batch of remembered subscriptions, as one SUBSCRIBE: `len` bytes of entries at `at`
+    /// in the store.
+    Resubscribe { at: usize, len: usize },
 }
 
 const PINGREQ: [u8; 4] = [0xC0, 0, 0, 0];
@@ -65,8 +66,7 @@ pub(super) struct Tx {
     written: usize,
     pub(super) connect_due: bool,
     pub(super) disconnect_due: bool,
-    pub(super) resubscribe_due: bool,
-    /// The resubscribe awaiting its SUBACK: packet identifier and filter count.
+    /// The resubscribe batch awaiting its SUBACK: packet identifier and filter count.
     pub(super) resubscribe: Option<(u16, u16)>,
     acks: Acks,
     /// QoS 1 and 2 publishes holding a packet identifier.
@@ -87,6 +87,12 @@ impl Tx {
     /// Queues an acknowledgement: PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70.
     pub(super) fn ack(&mut self, first: u8, id: u16) {
         self.acks.push(first, id);
+    }
+
+    /// Whether a packet is half-written. Input waits meanwhile: what it acknowledges could
+    /// otherwise move or free the bytes still to be written.
+    pub(super) const fn is_writing(&self) -> bool {
+        self.current.is_some()
     }
 
     /// Whether an acknowledgement can be queued; input waits while it cannot.
@@ -153,12 +159,14 @@ impl Client<'_> {
                     self.session.ping_due = false;
                     return Some(Outgoing::Fixed(PINGREQ, 2));
                 }
-                if tx.resubscribe_due {
-                    tx.resubscribe_due = false;
+                // One batch at a time, each small enough for its SUBACK to be received.
+                if tx.resubscribe.is_none()
+                    && let Some((at, len, count)) =
+                        self.store.restore_batch(self.settings.max_suback_codes)
+                {
                     let id = self.allocate_id();
-                    let count = SubscribeEntries(self.store.subscriptions()).count() as u16;
                     self.tx.resubscribe = Some((id, count));
-                    return Some(Outgoing::Resubscribe);
+                    return Some(Outgoing::Resubscribe { at, len });
                 }
                 self.next_record()
             }
@@ -228,8 +236,8 @@ impl Client<'_> {
                 head[..4].copy_from_slice(&bytes);
                 (usize::from(len), &[], None, &[])
             }
-            Outgoing::Resubscribe => {
-                let subs = self.store.subscriptions();
+            Outgoing::Resubscribe { at, len } => {
+                let subs = self.store.bytes(at, len);
                 let id = self.tx.resubscribe.map_or(0, |(id, _)| id);
                 (sub_head(&mut head, 0x82, subs.len(), id), subs, None, &[])
             }

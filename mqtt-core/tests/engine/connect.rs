@@ -369,6 +369,23 @@ fn disconnect_sends_disconnect_closes_and_can_connect_again() {
 }
 
 #[test]
+fn mqtt_3_1_0_1_disconnect_before_connect_is_written_closes_without_disconnect() {
+    let mut h = Harness::new(config());
+    h.client.connect(h.now);
+    assert_eq!(h.client.poll_transport(), Some(TransportRequest::Open));
+    h.transport_open = true;
+    h.client.handle_connected(h.now);
+    // The application gives up before a single byte went out.
+    h.client.disconnect(h.now);
+    h.drain();
+    assert!(h.sent().is_empty(), "no DISCONNECT without CONNECT first");
+    assert_eq!(h.requests.last(), Some(&TransportRequest::Close));
+    assert_eq!(h.client.state(), State::Idle);
+    // And it can connect again.
+    h.connect(false);
+}
+
+#[test]
 fn reconnect_backoff_is_exponential_with_jitter_and_success_resets_it() {
     let mut c = config();
     c.backoff_min = Duration::from_secs(1);

@@ -71,7 +71,7 @@ pub struct Harness {
     pub requests: Vec<TransportRequest>,
     pub told: Vec<Told>,
     /// Bytes the client wrote, not yet parsed.
-    wire: Vec<u8>,
+    pub wire: Vec<u8>,
 }
 
 /// The test client's identifier.

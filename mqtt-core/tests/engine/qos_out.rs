@@ -318,12 +318,16 @@ fn a_pubrec_arriving_mid_retransmission_never_corrupts_the_stream() {
     h.client.handle_timeout(h.now);
     let mut head = [0u8; 3];
     assert_eq!(h.client.poll_transmit(h.now, &mut head), Some(3));
-    // Now the PUBREC for the first copy arrives, mid-packet.
+    // Now the PUBREC for the first copy arrives, mid-packet: it waits for the packet.
     h.client.handle_input(h.now, b"\x50\x02\x00\x01");
-    // The rest of the PUBLISH is written as it began, then PUBREL.
+    // The rest of the PUBLISH is written as it began; then the PUBREC is handled (at the next
+    // `poll_event`, as the binding drains), and PUBREL follows.
     let mut rest = vec![0u8; 64];
     let n = h.client.poll_transmit(h.now, &mut rest).unwrap();
     let mut stream = head.to_vec();
+    stream.extend_from_slice(&rest[..n]);
+    assert!(h.client.poll_event().is_none());
+    let n = h.client.poll_transmit(h.now, &mut rest).unwrap();
     stream.extend_from_slice(&rest[..n]);
     let (first, len) = match mqtt_core::wire::decode(&stream, usize::MAX) {
         Ok(mqtt_core::wire::Decoded::Packet { packet, len }) => (format!("{packet:?}"), len),

@@ -1,7 +1,10 @@
 //! Subscribe and unsubscribe: completion, refusals, outages, automatic restore.
 
 use mqtt_core::wire::SubAckReturnCode::{Failure, Granted};
-use mqtt_core::{CommandError, ConnectionError, ProtocolError, QoS, State};
+use mqtt_core::wire::Subscription;
+use mqtt_core::{
+    CommandError, ConfigError, ConnectionError, ProtocolError, QoS, State, TopicFilter,
+};
 
 use crate::harness::{Harness, Sent, Told, config};
 
@@ -194,4 +197,150 @@ fn an_unsolicited_unsuback_or_suback_is_ignored() {
     h.suback(78, &[Granted(QoS::AtMostOnce)]);
     assert_eq!(h.client.state(), State::Connected);
     assert!(h.told().is_empty());
+}
+
+/// A client that accepts packets of 8 bytes at most: a SUBACK answers 4 filters at most.
+fn small_packets() -> mqtt_core::Config<'static> {
+    let mut c = config();
+    c.max_packet_size = 8;
+    c
+}
+
+fn filters(names: &[&'static str]) -> Vec<Subscription<'static>> {
+    names
+        .iter()
+        .map(|f| Subscription::new(TopicFilter::new(f).unwrap(), QoS::AtLeastOnce))
+        .collect()
+}
+
+#[test]
+fn a_subscribe_whose_suback_would_exceed_the_packet_limit_is_refused_at_the_call() {
+    let mut h = Harness::new(small_packets());
+    let five = filters(&["a", "b", "c", "d", "e"]);
+    assert_eq!(
+        h.client.subscribe(h.now, &five),
+        Err(CommandError::TooLarge)
+    );
+    assert!(h.client.subscribe(h.now, &five[..4]).is_ok());
+}
+
+#[test]
+fn a_packet_limit_under_8_bytes_is_refused() {
+    let mut c = config();
+    c.max_packet_size = 7;
+    let (mut rx, mut store) = ([0u8; 64], [0u8; 1024]);
+    let buffers = mqtt_core::Buffers {
+        rx: &mut rx,
+        store: &mut store,
+    };
+    assert!(matches!(
+        mqtt_core::Client::new(c, buffers),
+        Err(ConfigError::ReceiveBuffer)
+    ));
+}
+
+/// Subscribes to a..d and e..g, granted, then loses the connection.
+fn seven_granted_then_outage(h: &mut Harness) {
+    h.subscribe(&[
+        ("a", QoS::AtLeastOnce),
+        ("b", QoS::AtLeastOnce),
+        ("c", QoS::AtLeastOnce),
+        ("d", QoS::AtLeastOnce),
+    ]);
+    h.subscribe(&[
+        ("e", QoS::AtLeastOnce),
+        ("f", QoS::AtLeastOnce),
+        ("g", QoS::AtLeastOnce),
+    ]);
+    h.sent();
+    h.suback(1, &[Granted(QoS::AtLeastOnce); 4]);
+    h.suback(2, &[Granted(QoS::AtLeastOnce); 3]);
+    h.drop_transport();
+    h.told();
+}
+
+/// The one SUBSCRIBE sent: its identifier and filter count.
+fn one_subscribe(h: &mut Harness) -> (u16, usize) {
+    match h.sent().as_slice() {
+        [Sent::Subscribe { id, filters }] => (*id, filters.len()),
+        other => panic!("expected one SUBSCRIBE: {other:?}"),
+    }
+}
+
+#[test]
+fn subscriptions_are_restored_in_batches_whose_suback_fits_the_packet_limit() {
+    let mut h = Harness::new(small_packets());
+    h.connect(false);
+    seven_granted_then_outage(&mut h);
+    h.reconnect(false);
+    // Seven remembered, four per SUBACK: one batch at a time.
+    let (first, count) = one_subscribe(&mut h);
+    assert_eq!(count, 4);
+    h.suback(first, &[Granted(QoS::AtLeastOnce); 4]);
+    let (second, count) = one_subscribe(&mut h);
+    assert_eq!(count, 3);
+    h.suback(second, &[Granted(QoS::AtLeastOnce); 3]);
+    assert!(h.sent().is_empty());
+    assert_eq!(h.client.state(), State::Connected);
+}
+
+#[test]
+fn a_restore_cut_by_an_outage_continues_on_the_resumed_session() {
+    let mut c = small_packets();
+    c.clean = false;
+    c.clean_init = false;
+    let mut h = Harness::new(c);
+    h.connect(false);
+    seven_granted_then_outage(&mut h);
+    h.reconnect(false); // the broker lost the session: restore
+    let (first, _) = one_subscribe(&mut h);
+    h.suback(first, &[Granted(QoS::AtLeastOnce); 4]);
+    let (_, count) = one_subscribe(&mut h);
+    assert_eq!(count, 3);
+    h.drop_transport(); // before the second batch's SUBACK
+    h.reconnect(true);
+    // The session holds the first batch; the second goes again.
+    let (second, count) = one_subscribe(&mut h);
+    assert_eq!(count, 3);
+    h.suback(second, &[Granted(QoS::AtLeastOnce); 3]);
+    assert!(h.sent().is_empty());
+}
+
+#[test]
+fn an_unsuback_arriving_while_a_restore_is_half_written_waits_for_the_packet() {
+    let mut h = Harness::new(config());
+    h.connect(false);
+    h.subscribe(&[("a", QoS::AtLeastOnce), ("b", QoS::AtLeastOnce)]);
+    h.sent();
+    h.suback(1, &[Granted(QoS::AtLeastOnce); 2]);
+    let op = h.unsubscribe(&["a"]);
+    h.sent();
+    h.drop_transport();
+    h.told();
+    while h.client.state() == State::Waiting {
+        h.advance_to_timeout();
+    }
+    h.expect_connect();
+    // CONNACK: the restore is due. Three bytes of it go out...
+    assert_eq!(h.client.handle_input(h.now, b"\x20\x02\x00\x00"), 4);
+    let mut head = [0u8; 3];
+    assert_eq!(h.client.poll_transmit(h.now, &mut head), Some(3));
+    h.wire.extend_from_slice(&head);
+    // ...when the UNSUBACK for the unsubscribe sent before the outage arrives: it forgets "a",
+    // but only once the SUBSCRIBE is whole.
+    assert_eq!(h.client.handle_input(h.now, b"\xb0\x02\x00\x02"), 4);
+    h.drain();
+    let sent = h.sent();
+    assert_eq!(
+        sent.first(),
+        Some(&Sent::Subscribe {
+            id: 3,
+            filters: vec![
+                ("b".into(), QoS::AtLeastOnce),
+                ("a".into(), QoS::AtLeastOnce)
+            ]
+        }),
+        "{sent:?}"
+    );
+    assert!(h.told().contains(&Told::Unsubscribed(op)));
 }
