@@ -7,8 +7,9 @@
 //! buffer; while it lasts, keep-alive and retransmission timeouts are suspended, since
 //! silence is the engine's own doing.
 //!
-//! Input also waits while a packet is half-written: an acknowledgement could otherwise free
-//! or move the bytes still to go (a stored message, the subscriptions being restored).
+//! Input also waits until CONNECT is out (nothing can answer it before), and while a packet
+//! is half-written: an acknowledgement could otherwise free or move the bytes still to go (a
+//! stored message, the subscriptions being restored).
 
 use super::Client;
 use super::event::{Event, Op, ProtocolError, State};
@@ -152,7 +153,7 @@ impl Client<'_> {
         let mut progress = false;
         while self.rx.pending.is_none()
             && self.tx.can_ack()
-            && !self.tx.is_writing()
+            && !self.tx.holds_input()
             && matches!(
                 self.session.state,
                 State::Connecting | State::Connected | State::Closing

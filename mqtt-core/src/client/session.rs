@@ -108,6 +108,11 @@ impl Session {
         };
     }
 
+    /// Whether the binding has yet to take a transport request.
+    const fn requests_waiting(&self) -> bool {
+        self.transport[0].is_some()
+    }
+
     /// Queues a status event; the oldest goes if the application does not drain them.
     fn push_status(&mut self, status: Status) {
         if self.status.iter().all(Option::is_some) {
@@ -142,9 +147,12 @@ impl Client<'_> {
     // B. Inputs
 
     /// The transport asked for with [`TransportRequest::Open`] is up: CONNECT goes next.
+    ///
+    /// Ignored while a transport request waits in [`poll_transport`](Self::poll_transport):
+    /// the report is about a transport the engine has already given up on.
     pub fn handle_connected(&mut self, now: Instant) {
         let now = self.session.tick(now);
-        if self.session.state != State::Opening {
+        if self.session.state != State::Opening || self.session.requests_waiting() {
             return;
         }
         let session = &mut self.session;
@@ -161,8 +169,14 @@ impl Client<'_> {
 
     /// The transport closed or failed, or could not be opened. The engine reconnects after
     /// its backoff delay, unless it was closing on request.
+    ///
+    /// Ignored while a transport request waits in [`poll_transport`](Self::poll_transport),
+    /// as [`handle_connected`](Self::handle_connected) is.
     pub fn handle_disconnected(&mut self, now: Instant) {
         let now = self.session.tick(now);
+        if self.session.requests_waiting() {
+            return;
+        }
         match self.session.state {
             State::Opening | State::Connecting | State::Connected => {
                 self.lose(now, ConnectionError::TransportClosed);

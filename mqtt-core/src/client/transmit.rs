@@ -89,10 +89,11 @@ impl Tx {
         self.acks.push(first, id);
     }
 
-    /// Whether a packet is half-written. Input waits meanwhile: what it acknowledges could
-    /// otherwise move or free the bytes still to be written.
-    pub(super) const fn is_writing(&self) -> bool {
-        self.current.is_some()
+    /// Whether input must wait for the outgoing stream: until CONNECT is out, nothing from
+    /// the broker can be an answer; while a packet is half-written, what an acknowledgement
+    /// does could move or free the bytes still to go.
+    pub(super) const fn holds_input(&self) -> bool {
+        self.connect_due || self.current.is_some()
     }
 
     /// Whether an acknowledgement can be queued; input waits while it cannot.

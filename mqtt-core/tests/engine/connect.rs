@@ -118,6 +118,28 @@ fn nothing_is_sent_before_connack_but_connect() {
 }
 
 #[test]
+fn input_arriving_before_connect_is_written_waits_for_it() {
+    let mut h = Harness::new(config());
+    h.client.connect(h.now);
+    assert_eq!(h.client.poll_transport(), Some(TransportRequest::Open));
+    h.transport_open = true;
+    h.client.handle_connected(h.now);
+    // A CONNACK before the CONNECT went out cannot answer it: it waits, and CONNECT goes
+    // first [MQTT-3.1.0-1].
+    assert_eq!(h.client.handle_input(h.now, b"\x20\x02\x00\x00"), 4);
+    assert_eq!(h.client.state(), State::Connecting);
+    h.drain();
+    h.expect_connect();
+    assert_eq!(h.client.state(), State::Connected);
+    assert_eq!(
+        h.told(),
+        [Told::Connected {
+            session_present: false
+        }]
+    );
+}
+
+#[test]
 fn connack_refusals_are_typed_and_those_that_cannot_heal_stop_reconnecting() {
     for code in [
         ConnectReturnCode::UnacceptableProtocolVersion,
@@ -246,6 +268,30 @@ fn a_transport_that_never_opens_times_out() {
         h.told(),
         [Told::ConnectFailed(ConnectionError::ConnectTimeout, true)]
     );
+}
+
+#[test]
+fn a_transport_report_older_than_the_latest_request_is_ignored() {
+    let mut h = Harness::new(config());
+    h.client.connect(h.now);
+    assert_eq!(h.client.poll_transport(), Some(TransportRequest::Open));
+    // The open hangs; the engine gives up and, after its backoff, asks again.
+    h.now = Instant::from_millis(h.now.as_millis() + 30_000);
+    h.client.handle_timeout(h.now);
+    h.now = h.client.poll_timeout().unwrap();
+    h.client.handle_timeout(h.now);
+    // The first transport comes up before the binding took the new requests: that report
+    // is about the abandoned transport, and changes nothing.
+    h.client.handle_connected(h.now);
+    h.client.handle_disconnected(h.now);
+    assert_eq!(h.client.state(), State::Opening);
+    assert_eq!(h.client.poll_transport(), Some(TransportRequest::Close));
+    assert_eq!(h.client.poll_transport(), Some(TransportRequest::Open));
+    assert_eq!(h.client.poll_transport(), None);
+    // Reports about the new one count.
+    h.transport_open = true;
+    h.client.handle_connected(h.now);
+    assert_eq!(h.client.state(), State::Connecting);
 }
 
 #[test]

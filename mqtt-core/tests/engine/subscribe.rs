@@ -344,3 +344,54 @@ fn an_unsuback_arriving_while_a_restore_is_half_written_waits_for_the_packet() {
     );
     assert!(h.told().contains(&Told::Unsubscribed(op)));
 }
+
+#[test]
+fn an_unsubscribe_acknowledged_mid_restore_drops_its_filters_from_the_batches_to_come() {
+    let mut h = Harness::new(small_packets());
+    h.connect(false);
+    h.subscribe(&[
+        ("a", QoS::AtLeastOnce),
+        ("b", QoS::AtLeastOnce),
+        ("c", QoS::AtLeastOnce),
+        ("d", QoS::AtLeastOnce),
+    ]);
+    h.subscribe(&[
+        ("e", QoS::AtLeastOnce),
+        ("f", QoS::AtLeastOnce),
+        ("g", QoS::AtLeastOnce),
+    ]);
+    h.sent();
+    h.suback(1, &[Granted(QoS::AtLeastOnce); 4]);
+    h.suback(2, &[Granted(QoS::AtLeastOnce); 3]);
+    // "g" goes in the first restore batch, "a" in the second.
+    let op = h.unsubscribe(&["g", "a"]);
+    h.sent();
+    h.drop_transport();
+    h.told();
+    h.reconnect(false);
+    let sent = h.sent();
+    let [
+        Sent::Subscribe { id: first, filters },
+        Sent::Unsubscribe { id: 3, .. },
+    ] = sent.as_slice()
+    else {
+        panic!("{sent:?}")
+    };
+    assert_eq!(filters.len(), 4);
+    assert!(filters.iter().any(|(f, _)| f == "g"));
+    // The UNSUBACK comes before the first batch's SUBACK.
+    h.receive(mqtt_core::wire::Packet::UnsubAck(crate::harness::pid(3)));
+    assert!(h.told().contains(&Told::Unsubscribed(op)));
+    h.suback(*first, &[Granted(QoS::AtLeastOnce); 4]);
+    let sent = h.sent();
+    let [Sent::Subscribe { filters, .. }] = sent.as_slice() else {
+        panic!("{sent:?}")
+    };
+    let mut names: Vec<_> = filters.iter().map(|(f, _)| f.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["b", "c"],
+        "the rest, without the unsubscribed \"a\""
+    );
+}
