@@ -159,7 +159,6 @@ impl Driver<'_> {
     }
 
     fn step(&mut self, step: &Step) {
-        self.obey_transport();
         let now = self.now();
         match step {
             Step::Connect => self.client.connect(now),
@@ -224,7 +223,11 @@ impl Driver<'_> {
                     self.client.handle_disconnected(now);
                 }
             }
-            Step::Transmit(chunk) => self.transmit(usize::from(*chunk) + 1),
+            Step::Obey => self.obey_transport(),
+            Step::Transmit(chunk) => {
+                self.obey_transport(); // "Obey it before transmitting more."
+                self.transmit(usize::from(*chunk) + 1);
+            }
             Step::Events(max) => {
                 self.events(usize::from(*max));
             }
@@ -307,9 +310,12 @@ impl Driver<'_> {
         }
     }
 
-    /// Broker bytes arrive (if a transport is up) and are offered to the client.
+    /// Broker bytes arrive and are offered to the client. Without a transport, they are
+    /// stragglers from an old one: the engine must discard them.
     fn input(&mut self, bytes: &[u8]) {
         if self.socket != Socket::Up {
+            let taken = self.client.handle_input(self.now(), bytes);
+            assert_eq!(taken, bytes.len(), "bytes with no connection are discarded");
             return;
         }
         self.inbox.extend_from_slice(bytes);

@@ -101,6 +101,8 @@ pub(crate) enum Step {
     Subscribe(Vec<(Topic, u8)>),
     /// The application unsubscribes.
     Unsubscribe(Vec<Topic>),
+    /// The binding acts on the engine's transport requests (it also does before writing).
+    Obey,
     /// The transport being opened comes up.
     OpenSucceeds,
     /// The transport being opened fails.
