@@ -28,6 +28,8 @@
     clippy::alloc_instead_of_core
 )]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
 #[cfg(test)]
 extern crate std;
 

@@ -3,6 +3,7 @@
 mod config;
 mod error;
 mod event;
+mod memory;
 mod receive;
 mod session;
 mod store;
@@ -16,6 +17,7 @@ use crate::time::millis;
 use crate::wire::header::varint_len;
 use crate::wire::{Connect, EncodeError, MAX_REMAINING_LEN, Subscription};
 use crate::{Instant, MqttStr, QoS, TopicFilter, TopicName};
+use memory::Memory;
 use store::{Header, Kind, Store, state};
 
 /// One MQTT 3.1.1 client session over a byte stream: no I/O, no clock, no randomness, no
@@ -121,6 +123,16 @@ pub struct Client<'b> {
     stats: Stats,
 }
 
+impl core::fmt::Debug for Client<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Client")
+            .field("state", &self.session.state)
+            .field("queued", &self.records)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The configuration, checked and in milliseconds.
 #[derive(Clone, Copy, Debug)]
 struct Settings {
@@ -142,7 +154,19 @@ impl<'b> Client<'b> {
     /// An engine with this configuration, working in these buffers. It starts
     /// [`Idle`](State::Idle): commands are queued until [`connect`](Self::connect).
     pub fn new(config: Config<'_>, buffers: Buffers<'b>) -> Result<Self, ConfigError> {
-        let settings = Settings::check(&config, buffers.rx.len())?;
+        Self::build(
+            config,
+            Memory::Borrowed(buffers.rx),
+            Memory::Borrowed(buffers.store),
+        )
+    }
+
+    fn build(
+        config: Config<'_>,
+        rx: Memory<'b>,
+        mut store: Memory<'b>,
+    ) -> Result<Self, ConfigError> {
+        let settings = Settings::check(&config, rx.len())?;
         let client_id = MqttStr::new(config.client_id).map_err(ConfigError::ClientId)?;
         let first_clean = config.clean || config.clean_init;
         if client_id.as_str().is_empty() && !first_clean {
@@ -162,21 +186,21 @@ impl<'b> Client<'b> {
         let too_small = |connect_len: usize| ConfigError::StoreTooSmall {
             needed: connect_len + 2 * qos2 + store::HEADER + 64,
         };
-        let connect_len = connect.encode(buffers.store).map_err(|e| {
+        let connect_len = connect.encode(&mut store).map_err(|e| {
             too_small(if let EncodeError::BufferTooSmall { needed } = e {
                 needed
             } else {
                 0
             })
         })?;
-        if buffers.store.len() < connect_len + 2 * qos2 + store::HEADER + 64 {
+        if store.len() < connect_len + 2 * qos2 + store::HEADER + 64 {
             return Err(too_small(connect_len));
         }
         // The flags byte follows the fixed header, then "MQTT" with its length and the level.
         let clean_flag_at = connect_len - connect.remaining_len() + 7;
         Ok(Self {
-            rx: receive::Rx::new(buffers.rx),
-            store: Store::new(buffers.store, connect_len, clean_flag_at, qos2),
+            rx: receive::Rx::new(rx),
+            store: Store::new(store, connect_len, clean_flag_at, qos2),
             session: session::Session::new(
                 &settings,
                 config.clean_init && !config.clean,
@@ -189,6 +213,25 @@ impl<'b> Client<'b> {
             next_op: 1,
             stats: Stats::default(),
         })
+    }
+
+    /// An engine owning its buffers: `rx_len` bytes to receive in, `store_len` for the
+    /// store (see [`Buffers`]). For hosts, where a client lives in a shared, `'static` place.
+    ///
+    /// ```
+    /// use mqtt_core::{Client, Config};
+    /// let client = Client::with_capacity(Config::new("service-1"), 64 * 1024, 256 * 1024)?;
+    /// # let _ = client;
+    /// # Ok::<(), mqtt_core::ConfigError>(())
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn with_capacity(
+        config: Config<'_>,
+        rx_len: usize,
+        store_len: usize,
+    ) -> Result<Client<'static>, ConfigError> {
+        let owned = |len| Memory::Owned(alloc::vec![0u8; len].into_boxed_slice());
+        Client::build(config, owned(rx_len), owned(store_len))
     }
 
     // A. Getters

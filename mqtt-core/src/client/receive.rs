@@ -13,6 +13,7 @@
 
 use super::Client;
 use super::event::{Event, Op, ProtocolError, State};
+use super::memory::Memory;
 use super::store::{HEADER, Kind, SubscribeEntries, state};
 use crate::Instant;
 use crate::wire::{self, ConnAck, Delivery, FixedHeader, PacketType, Publish, SubAck};
@@ -34,7 +35,7 @@ enum Pending {
 }
 
 pub(super) struct Rx<'b> {
-    buf: &'b mut [u8],
+    buf: Memory<'b>,
     /// The first byte not yet processed.
     start: usize,
     /// The end of the bytes received.
@@ -46,7 +47,7 @@ pub(super) struct Rx<'b> {
 }
 
 impl<'b> Rx<'b> {
-    pub(super) fn new(buf: &'b mut [u8]) -> Self {
+    pub(super) fn new(buf: Memory<'b>) -> Self {
         Self {
             buf,
             start: 0,

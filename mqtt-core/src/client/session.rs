@@ -227,7 +227,7 @@ impl Client<'_> {
             State::Connected => {
                 let response = self.settings.response_ms;
                 let ping = match session.ping_outstanding() {
-                    Some(sent) => Some(sent.after_ms(response)),
+                    Some(sent) => Some(sent.after_ms(self.ping_wait())),
                     None if session.ping_due => None,
                     None => Some(
                         session
@@ -433,14 +433,16 @@ impl Client<'_> {
 
     /// PINGREQ after `ping_interval` without receiving or without sending; the link is dead
     /// when nothing arrives within `response_time` of one. While a message waits for the
-    /// application (so the engine is not reading), the verdict waits too.
+    /// application (so the engine is not reading), the verdict waits too, and PINGREQs go
+    /// on at least every `ping_interval`, so that the client is never silent for keep alive
+    /// [MQTT-3.1.2-23].
     fn check_keep_alive(&mut self, now: Instant) {
-        let response = self.settings.response_ms;
         if let Some(sent) = self.session.ping_outstanding()
-            && now.ms_since(sent) >= response
+            && now.ms_since(sent) >= self.ping_wait()
         {
             if self.rx.is_blocked() {
-                self.session.ping_sent = Some(now);
+                // Its answer may be stuck behind the waiting message: ping again.
+                self.session.ping_sent = None;
             } else {
                 return self.lose(now, ConnectionError::KeepAliveTimeout);
             }
@@ -452,6 +454,15 @@ impl Client<'_> {
             if idle >= self.settings.ping_ms {
                 session.ping_due = true;
             }
+        }
+    }
+
+    /// How long an outstanding PINGREQ is waited for: `response_time`, or while input waits
+    /// for the application (when its answer may be stuck), until the next one is due.
+    fn ping_wait(&self) -> u64 {
+        match self.rx.is_blocked() {
+            true => self.settings.response_ms.min(self.settings.ping_ms),
+            false => self.settings.response_ms,
         }
     }
 

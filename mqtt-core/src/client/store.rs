@@ -17,6 +17,8 @@
 //!
 //! Every access is bounds-checked; nothing here can panic.
 
+use super::memory::Memory;
+
 /// The size of a record header.
 pub(crate) const HEADER: usize = 16;
 
@@ -134,7 +136,7 @@ impl Header {
 }
 
 pub(crate) struct Store<'b> {
-    buf: &'b mut [u8],
+    buf: Memory<'b>,
     /// No record before this one needs sending.
     pub(crate) send_from: usize,
     /// No record at or after this one has been sent on this connection.
@@ -162,7 +164,7 @@ pub(crate) struct Store<'b> {
 impl<'b> Store<'b> {
     /// A store over `buf` whose first bytes already hold the encoded CONNECT.
     pub(crate) fn new(
-        buf: &'b mut [u8],
+        mut buf: Memory<'b>,
         connect_len: usize,
         clean_flag_at: usize,
         qos2: usize,

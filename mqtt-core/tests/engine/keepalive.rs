@@ -119,15 +119,21 @@ fn a_slow_application_never_makes_a_healthy_link_look_dead() {
     h.advance_to_timeout();
     assert_eq!(h.sent(), [Sent::PingReq]);
     // Its answer is stuck behind the waiting message: no verdict while the engine is the
-    // reason for the silence, however long.
+    // reason for the silence, however long; and PINGREQs go on, so that the client is never
+    // silent for keep alive [MQTT-3.1.2-23] (brokers close a client silent for 1.5).
+    let mut pings = 0;
     for _ in 0..30 {
         h.advance(10_000);
+        let sent = h.sent();
+        assert!(
+            sent.iter().all(|s| !matches!(s, Sent::PubAck(_))),
+            "not acknowledged before handed out"
+        );
+        pings += sent.iter().filter(|s| matches!(s, Sent::PingReq)).count();
     }
     assert_eq!(h.client.state(), State::Connected);
-    assert!(
-        h.sent().iter().all(|s| !matches!(s, Sent::PubAck(_))),
-        "not acknowledged before handed out"
-    );
+    // One per response_time (10 s, under the 15 s ping interval) over 300 s.
+    assert!(pings >= 25, "{pings} PINGREQs in 300 s");
     // The application catches up: the first message is handed out and acknowledged, the
     // rest is read.
     h.drain_events = true;
