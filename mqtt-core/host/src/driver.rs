@@ -1,0 +1,335 @@
+//! The driver: one task per client, moving bytes between the engine and the transport and
+//! time into the engine. No protocol decision lives here; the engine makes them all.
+//!
+//! Each turn drains the engine in its documented order (transport requests, bytes to write,
+//! events), then polls the transport and the timer. Writes are never cancelled: bytes taken
+//! from the engine stay in `out` until written or the transport is gone. Input is read only
+//! when the engine took everything read before, so a slow application slows the reading,
+//! never grows memory.
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use mqtt_core::{State, TransportRequest};
+
+use crate::Broker;
+use crate::runtime::{BoxFuture, Timer, Transport};
+use crate::shared::Inner;
+
+/// Bytes in each direction held by the driver: one `poll_transmit` or one read.
+const IO_BUFFER: usize = 64 * 1024;
+/// Turns before yielding to other tasks.
+const BUDGET: usize = 32;
+
+pub(crate) struct Driver {
+    inner: Arc<Inner>,
+    broker: Broker,
+    link: Link,
+    /// The previous transport, closed on request, writing what it was given.
+    closing: Option<Closing>,
+    out: Buffer,
+    input: Buffer,
+    timer: Pin<Box<dyn Timer>>,
+    timer_at: Option<mqtt_core::Instant>,
+    stopping: bool,
+}
+
+enum Link {
+    Down,
+    Opening(BoxFuture<io::Result<Pin<Box<dyn Transport>>>>),
+    Up(Pin<Box<dyn Transport>>),
+}
+
+struct Closing {
+    transport: Pin<Box<dyn Transport>>,
+    bytes: Vec<u8>,
+    written: usize,
+}
+
+/// A byte buffer with a readable window `start..end`. Allocated zeroed, so pages never
+/// touched (an idle connection's) cost no memory.
+struct Buffer {
+    data: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+impl Buffer {
+    fn new(len: usize) -> Self {
+        Self {
+            data: vec![0; len].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    fn clear(&mut self) {
+        (self.start, self.end) = (0, 0);
+    }
+
+    /// The whole buffer to fill, when empty.
+    fn space(&mut self) -> &mut [u8] {
+        self.clear();
+        &mut self.data
+    }
+
+    fn filled(&mut self, n: usize) {
+        (self.start, self.end) = (0, n.min(self.data.len()));
+    }
+}
+
+impl Driver {
+    pub(crate) fn new(inner: Arc<Inner>, broker: Broker) -> Self {
+        let timer = inner.runtime.timer(inner.runtime.now());
+        Self {
+            inner,
+            broker,
+            link: Link::Down,
+            closing: None,
+            out: Buffer::new(IO_BUFFER),
+            input: Buffer::new(IO_BUFFER),
+            timer,
+            timer_at: None,
+            stopping: false,
+        }
+    }
+
+    /// Runs until every handle is gone and the connection is closed.
+    pub(crate) async fn run(mut self) {
+        poll_fn(|cx| self.poll(cx)).await;
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        for _ in 0..BUDGET {
+            let Some(mut progress) = self.drain(cx) else {
+                return Poll::Ready(());
+            };
+            progress |= self.poll_open(cx);
+            progress |= self.poll_write(cx);
+            progress |= self.poll_read(cx);
+            progress |= self.poll_closing(cx);
+            progress |= self.poll_timer(cx);
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// Drains the engine; `None` once stopped for good.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Option<bool> {
+        let inner = Arc::clone(&self.inner);
+        let mut shared = inner.lock();
+        let now = inner.now();
+        shared.set_driver(cx.waker());
+        if shared.shutdown && !self.stopping {
+            self.stopping = true;
+            shared.engine.disconnect(now);
+        }
+        let mut progress = false;
+        loop {
+            let mut busy = false;
+            if !self.input.is_empty() {
+                let taken = shared.engine.handle_input(now, self.input.bytes());
+                self.input.consume(taken);
+                busy |= taken > 0;
+            }
+            while let Some(request) = shared.engine.poll_transport() {
+                busy = true;
+                match request {
+                    TransportRequest::Open => self.open(),
+                    TransportRequest::Close => self.close(),
+                }
+            }
+            if self.out.is_empty()
+                && matches!(self.link, Link::Up(_))
+                && let Some(n) = shared.engine.poll_transmit(now, self.out.space())
+            {
+                self.out.filled(n);
+                busy = true;
+            }
+            busy |= shared.drain_events();
+            if !busy {
+                break;
+            }
+            progress = true;
+        }
+        if self.stopping
+            && shared.engine.state() == State::Idle
+            && matches!(self.link, Link::Down)
+            && self.closing.is_none()
+        {
+            shared.finish();
+            return None;
+        }
+        let deadline = shared.engine.poll_timeout();
+        if deadline != self.timer_at {
+            self.timer_at = deadline;
+            if let Some(at) = deadline {
+                self.timer.as_mut().reset(inner.instant(at));
+            }
+        }
+        Some(progress)
+    }
+
+    fn open(&mut self) {
+        self.close();
+        self.link = Link::Opening(self.inner.runtime.connect(&self.broker));
+    }
+
+    /// Closes the transport on request: what it was given is still written, then it closes.
+    fn close(&mut self) {
+        if let Link::Up(transport) = std::mem::replace(&mut self.link, Link::Down) {
+            self.closing = Some(Closing {
+                transport,
+                bytes: self.out.bytes().to_vec(),
+                written: 0,
+            });
+        }
+        self.out.clear();
+        self.input.clear();
+    }
+
+    /// The transport failed: tell the engine, which decides what next.
+    fn lose(&mut self, error: Option<io::Error>) {
+        self.link = Link::Down;
+        self.out.clear();
+        self.input.clear();
+        let mut shared = self.inner.lock();
+        shared.lost_transport(error);
+        shared.engine.handle_disconnected(self.inner.now());
+    }
+
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> bool {
+        let Link::Opening(connecting) = &mut self.link else {
+            return false;
+        };
+        match connecting.as_mut().poll(cx) {
+            Poll::Pending => false,
+            Poll::Ready(Ok(transport)) => {
+                self.link = Link::Up(transport);
+                self.inner.lock().engine.handle_connected(self.inner.now());
+                true
+            }
+            Poll::Ready(Err(error)) => {
+                self.lose(Some(error));
+                true
+            }
+        }
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> bool {
+        let Link::Up(transport) = &mut self.link else {
+            return false;
+        };
+        let mut progress = false;
+        while !self.out.is_empty() {
+            match transport.as_mut().poll_write(cx, self.out.bytes()) {
+                Poll::Pending => return progress,
+                Poll::Ready(Ok(0)) => {
+                    self.lose(Some(io::ErrorKind::WriteZero.into()));
+                    return true;
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.out.consume(n);
+                    progress = true;
+                }
+                Poll::Ready(Err(error)) => {
+                    self.lose(Some(error));
+                    return true;
+                }
+            }
+        }
+        if progress && let Poll::Ready(Err(error)) = transport.as_mut().poll_flush(cx) {
+            self.lose(Some(error));
+        }
+        progress
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> bool {
+        let Link::Up(transport) = &mut self.link else {
+            return false;
+        };
+        if !self.input.is_empty() {
+            return false; // The engine has not taken the last read yet.
+        }
+        match transport.as_mut().poll_read(cx, self.input.space()) {
+            Poll::Pending => false,
+            Poll::Ready(Ok(0)) => {
+                self.lose(None);
+                true
+            }
+            Poll::Ready(Ok(n)) => {
+                self.input.filled(n);
+                let mut shared = self.inner.lock();
+                let taken = shared
+                    .engine
+                    .handle_input(self.inner.now(), self.input.bytes());
+                self.input.consume(taken);
+                shared.wake_watchers(); // broker_up waits for any byte
+                true
+            }
+            Poll::Ready(Err(error)) => {
+                self.lose(Some(error));
+                true
+            }
+        }
+    }
+
+    fn poll_closing(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(closing) = &mut self.closing else {
+            return false;
+        };
+        let done = loop {
+            let Some(rest) = closing
+                .bytes
+                .get(closing.written..)
+                .filter(|r| !r.is_empty())
+            else {
+                break match closing.transport.as_mut().poll_close(cx) {
+                    Poll::Pending => return false,
+                    Poll::Ready(_) => true,
+                };
+            };
+            match closing.transport.as_mut().poll_write(cx, rest) {
+                Poll::Pending => return false,
+                Poll::Ready(Ok(n)) if n > 0 => closing.written += n,
+                Poll::Ready(_) => break true,
+            }
+        };
+        if done {
+            self.closing = None;
+        }
+        done
+    }
+
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(at) = self.timer_at else {
+            return false;
+        };
+        if self.timer.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        self.timer_at = None;
+        // The runtime says the time has come, whatever rounding says.
+        let now = self.inner.now().max(at);
+        self.inner.lock().engine.handle_timeout(now);
+        true
+    }
+}

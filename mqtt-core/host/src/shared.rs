@@ -1,0 +1,346 @@
+//! The state a client's handles and its driver share, under one lock: the engine, and who
+//! waits for what.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+use std::time::Instant as StdInstant;
+
+use mqtt_core::wire::SubAckReturnCode;
+use mqtt_core::{ConnectionError, Event, Op, TopicFilter, TopicName, topic_matches};
+
+use crate::runtime::Runtime;
+use crate::{Message, Status};
+
+/// What handles hold: the shared state and the runtime.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    state: Mutex<Shared>,
+    pub(crate) runtime: Arc<dyn Runtime>,
+    /// The engine's time zero.
+    epoch: StdInstant,
+}
+
+impl Inner {
+    pub(crate) fn new(shared: Shared, runtime: Arc<dyn Runtime>) -> Self {
+        let epoch = runtime.now();
+        Self {
+            state: Mutex::new(shared),
+            runtime,
+            epoch,
+        }
+    }
+
+    /// The lock. A panic elsewhere while holding it leaves plain data behind, so a poisoned
+    /// lock is taken as is.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The engine's clock: milliseconds since the client was made.
+    pub(crate) fn now(&self) -> mqtt_core::Instant {
+        let elapsed = self.runtime.now().saturating_duration_since(self.epoch);
+        mqtt_core::Instant::from_millis(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// The runtime's instant for an engine instant.
+    pub(crate) fn instant(&self, at: mqtt_core::Instant) -> StdInstant {
+        self.epoch + std::time::Duration::from_millis(at.as_millis())
+    }
+}
+
+/// How a command ended.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Done,
+    Granted(Vec<SubAckReturnCode>),
+}
+
+/// One waiter on a command.
+#[derive(Debug, Default)]
+struct Waiter {
+    outcome: Option<Outcome>,
+    waker: Option<Waker>,
+}
+
+/// One message stream's queue.
+#[derive(Debug)]
+struct Stream {
+    filter: Option<String>,
+    queue: VecDeque<Message>,
+    waker: Option<Waker>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) engine: mqtt_core::Client<'static>,
+    pub(crate) status: Status,
+    /// The driver, to wake after a command.
+    driver: Option<Waker>,
+    /// Commands someone waits on, by handle.
+    waiters: HashMap<Op, Waiter>,
+    /// Woken on any change: status, input (for `broker_up`), completions (queue room).
+    watchers: Vec<Waker>,
+    streams: Vec<Option<Stream>>,
+    stream_capacity: usize,
+    /// A message no stream could take yet: delivery waits for room.
+    parked: Option<Message>,
+    /// Every `Client` handle is gone: disconnect and stop.
+    pub(crate) shutdown: bool,
+    /// The driver has stopped.
+    pub(crate) finished: bool,
+    /// The last transport error, for reports.
+    pub(crate) io_error: Option<Arc<std::io::Error>>,
+}
+
+impl Shared {
+    pub(crate) fn new(engine: mqtt_core::Client<'static>, stream_capacity: usize) -> Self {
+        Self {
+            engine,
+            status: Status::default(),
+            driver: None,
+            waiters: HashMap::new(),
+            watchers: Vec::new(),
+            streams: Vec::new(),
+            stream_capacity: stream_capacity.max(1),
+            parked: None,
+            shutdown: false,
+            finished: false,
+            io_error: None,
+        }
+    }
+
+    // The driver's side
+
+    pub(crate) fn set_driver(&mut self, waker: &Waker) {
+        if !self.driver.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            self.driver = Some(waker.clone());
+        }
+    }
+
+    pub(crate) fn wake_driver(&mut self) {
+        if let Some(waker) = self.driver.take() {
+            waker.wake();
+        }
+    }
+
+    pub(crate) fn wake_watchers(&mut self) {
+        for waker in self.watchers.drain(..) {
+            waker.wake();
+        }
+    }
+
+    /// Drains the engine's events into waiters, streams and status, until a message finds
+    /// no room. Returns whether anything happened.
+    pub(crate) fn drain_events(&mut self) -> bool {
+        let mut any = false;
+        if let Some(message) = self.parked.take() {
+            if let Err(message) = self.deliver(message) {
+                self.parked = Some(message);
+                return false;
+            }
+            any = true;
+        }
+        while let Some(event) = self.engine.poll_event() {
+            any = true;
+            match event {
+                Event::Message(publish) => {
+                    let message = Message::from_publish(&publish);
+                    if let Err(message) = self.deliver(message) {
+                        self.parked = Some(message);
+                        break;
+                    }
+                }
+                Event::Published(op) | Event::Unsubscribed(op) => self.complete(op, Outcome::Done),
+                Event::Subscribed { op, granted } => {
+                    let codes = granted.iter().collect();
+                    self.complete(op, Outcome::Granted(codes));
+                }
+                Event::Connected { session_present } => {
+                    self.status.connected = true;
+                    self.status.session_present = session_present;
+                    self.status.connects += 1;
+                    self.io_error = None;
+                }
+                Event::Disconnected { reason } => {
+                    self.status.connected = false;
+                    self.status.disconnects += 1;
+                    self.status.last_error = Some(reason);
+                }
+                Event::ConnectFailed { reason, retrying } => {
+                    self.status.connect_failures += 1;
+                    self.status.last_error = Some(reason);
+                    self.status.stopped = !retrying;
+                }
+                _ => {}
+            }
+        }
+        if any {
+            self.status.state = self.engine.state();
+            self.wake_watchers();
+        }
+        any
+    }
+
+    fn complete(&mut self, op: Op, outcome: Outcome) {
+        if let Some(waiter) = self.waiters.get_mut(&op) {
+            waiter.outcome = Some(outcome);
+            if let Some(waker) = waiter.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Hands `message` to every stream whose filter matches, or to none if one is full.
+    fn deliver(&mut self, message: Message) -> Result<(), Message> {
+        let Ok(topic) = TopicName::new(&message.topic) else {
+            return Ok(()); // The engine validated it; unreachable.
+        };
+        let matches = |stream: &Stream| match &stream.filter {
+            None => true,
+            Some(filter) => TopicFilter::new(filter).is_ok_and(|f| topic_matches(f, topic)),
+        };
+        let capacity = self.stream_capacity;
+        if self
+            .streams
+            .iter()
+            .flatten()
+            .any(|s| matches(s) && s.queue.len() >= capacity)
+        {
+            return Err(message);
+        }
+        let mut receivers = self
+            .streams
+            .iter_mut()
+            .flatten()
+            .filter(|s| matches(s))
+            .peekable();
+        if receivers.peek().is_none() {
+            self.status.unrouted += 1;
+        }
+        while let Some(stream) = receivers.next() {
+            let copy = match receivers.peek() {
+                Some(_) => message.clone(),
+                None => {
+                    stream.queue.push_back(message);
+                    if let Some(waker) = stream.waker.take() {
+                        waker.wake();
+                    }
+                    break;
+                }
+            };
+            stream.queue.push_back(copy);
+            if let Some(waker) = stream.waker.take() {
+                waker.wake();
+            }
+        }
+        self.status.received += 1;
+        Ok(())
+    }
+
+    /// The driver stopped: wake everyone, so that they see it.
+    pub(crate) fn finish(&mut self) {
+        self.finished = true;
+        self.status.connected = false;
+        self.status.state = self.engine.state();
+        self.wake_watchers();
+        for waiter in self.waiters.values_mut() {
+            if let Some(waker) = waiter.waker.take() {
+                waker.wake();
+            }
+        }
+        for stream in self.streams.iter_mut().flatten() {
+            if let Some(waker) = stream.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+
+    // The handles' side
+
+    pub(crate) fn watch(&mut self, waker: &Waker) {
+        if !self.watchers.iter().any(|w| w.will_wake(waker)) {
+            self.watchers.push(waker.clone());
+        }
+    }
+
+    pub(crate) fn expect(&mut self, op: Op) {
+        self.waiters.insert(op, Waiter::default());
+    }
+
+    pub(crate) fn forget(&mut self, op: Op) {
+        self.waiters.remove(&op);
+    }
+
+    /// The outcome of `op`, or `None` after registering `waker`.
+    pub(crate) fn outcome(&mut self, op: Op, waker: &Waker) -> Option<Outcome> {
+        let waiter = self.waiters.get_mut(&op)?;
+        match waiter.outcome.take() {
+            Some(outcome) => {
+                self.waiters.remove(&op);
+                Some(outcome)
+            }
+            None => {
+                waiter.waker = Some(waker.clone());
+                None
+            }
+        }
+    }
+
+    pub(crate) fn open_stream(&mut self, filter: Option<String>) -> usize {
+        let stream = Stream {
+            filter,
+            queue: VecDeque::new(),
+            waker: None,
+        };
+        match self.streams.iter().position(Option::is_none) {
+            Some(id) => {
+                self.streams[id] = Some(stream);
+                id
+            }
+            None => {
+                self.streams.push(Some(stream));
+                self.streams.len() - 1
+            }
+        }
+    }
+
+    pub(crate) fn close_stream(&mut self, id: usize) {
+        if let Some(slot) = self.streams.get_mut(id) {
+            *slot = None;
+            // A parked message may have waited for this stream.
+            self.wake_driver();
+        }
+    }
+
+    /// The next message of stream `id`, or `None` after registering `waker`.
+    pub(crate) fn next_message(&mut self, id: usize, waker: &Waker) -> Option<Message> {
+        let stream = self.streams.get_mut(id)?.as_mut()?;
+        match stream.queue.pop_front() {
+            Some(message) => {
+                if self.parked.is_some() {
+                    self.wake_driver();
+                }
+                Some(message)
+            }
+            None => {
+                stream.waker = Some(waker.clone());
+                None
+            }
+        }
+    }
+
+    pub(crate) fn lost_transport(&mut self, error: Option<std::io::Error>) {
+        if let Some(error) = error {
+            self.io_error = Some(Arc::new(error));
+        }
+    }
+
+    pub(crate) fn connection_error(&self) -> ConnectionError {
+        self.status
+            .last_error
+            .unwrap_or(ConnectionError::TransportClosed)
+    }
+}

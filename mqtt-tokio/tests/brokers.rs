@@ -1,0 +1,349 @@
+//! The client against real brokers over loopback: rumqttd embedded in-process and Mosquitto
+//! started by the test. Every scenario runs against both.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mqtt_conformance::broker::{Mosquitto, MosquittoConfig, Rumqttd};
+use mqtt_conformance::proxy::Proxy;
+use mqtt_tokio::{
+    Broker, Client, ConnectionError, Error, LastWill, Message, Messages, Options, QoS,
+};
+
+/// Anything slower than this is a hang.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(PATIENCE, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("{what}: timed out"),
+    }
+}
+
+fn options(addr: SocketAddr, id: &str) -> Options {
+    let mut options = Options::new(Broker::tcp("127.0.0.1", addr.port()));
+    options.client_id = id.into();
+    options.backoff_min = Duration::from_millis(50);
+    options.backoff_max = Duration::from_millis(400);
+    options
+}
+
+async fn connect(addr: SocketAddr, id: &str) -> Client {
+    within("connect", mqtt_tokio::connect(options(addr, id)))
+        .await
+        .expect("connects")
+}
+
+async fn next(messages: &mut Messages) -> Message {
+    within("message", messages.recv()).await.expect("a message")
+}
+
+/// Generates one test per broker for each scenario.
+macro_rules! against_both {
+    ($($scenario:ident),* $(,)?) => {
+        mod rumqttd {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() {
+                let broker = super::Rumqttd::start().await.expect("rumqttd starts");
+                super::$scenario(broker.addr()).await;
+            })*
+        }
+        mod mosquitto {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() {
+                let broker = super::Mosquitto::start(&Default::default()).await.expect("mosquitto starts");
+                super::$scenario(broker.addr()).await;
+            })*
+        }
+    };
+}
+
+against_both!(
+    publish_subscribe_at_every_qos,
+    retained_message_reaches_a_new_subscriber,
+    will_is_published_on_abrupt_loss_only,
+    subscriptions_are_restored_after_a_clean_reconnect,
+    invalid_input_is_refused_at_the_call,
+);
+
+async fn publish_subscribe_at_every_qos(addr: SocketAddr) {
+    let client = connect(addr, "pubsub").await;
+    let mut messages = client.messages();
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+        let granted = within(
+            "subscribe",
+            client.subscribe(&format!("qos/{}", qos.as_u8()), qos),
+        )
+        .await;
+        assert_eq!(granted.expect("granted"), qos);
+    }
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+        let topic = format!("qos/{}", qos.as_u8());
+        within(
+            "publish",
+            client.publish(&topic, format!("at {qos:?}"), qos, false),
+        )
+        .await
+        .expect("completes");
+        let message = next(&mut messages).await;
+        assert_eq!(message.topic, topic);
+        assert_eq!(message.payload, format!("at {qos:?}").as_bytes());
+        assert_eq!(message.qos, qos);
+        assert!(!message.retain);
+    }
+    // Another client's messages, and one stream per subscription.
+    let other = connect(addr, "pubsub-other").await;
+    let mut only_two = client.messages_matching("qos/2").expect("valid filter");
+    other
+        .publish("qos/1", "one", QoS::AtLeastOnce, false)
+        .await
+        .expect("acked");
+    other
+        .publish("qos/2", "two", QoS::ExactlyOnce, false)
+        .await
+        .expect("complete");
+    assert_eq!(next(&mut only_two).await.payload, "two".as_bytes());
+    let (a, b) = (next(&mut messages).await, next(&mut messages).await);
+    assert_eq!((a.topic.as_str(), b.topic.as_str()), ("qos/1", "qos/2"));
+}
+
+async fn retained_message_reaches_a_new_subscriber(addr: SocketAddr) {
+    let publisher = connect(addr, "retain-pub").await;
+    publisher
+        .publish("retained/t", "kept", QoS::AtLeastOnce, true)
+        .await
+        .expect("acked");
+    let subscriber = connect(addr, "retain-sub").await;
+    let mut messages = subscriber.messages();
+    within(
+        "subscribe",
+        subscriber.subscribe("retained/#", QoS::AtLeastOnce),
+    )
+    .await
+    .expect("granted");
+    let message = next(&mut messages).await;
+    assert_eq!(
+        (message.topic.as_str(), &message.payload[..]),
+        ("retained/t", &b"kept"[..])
+    );
+    assert!(message.retain);
+}
+
+async fn will_is_published_on_abrupt_loss_only(addr: SocketAddr) {
+    let observer = connect(addr, "will-observer").await;
+    let mut wills = observer.messages();
+    within("subscribe", observer.subscribe("wills/#", QoS::AtLeastOnce))
+        .await
+        .expect("granted");
+
+    // Lost abruptly (RST): the broker publishes the will.
+    let proxy = Proxy::start(addr).await.expect("proxy");
+    let mut options = options(proxy.addr(), "will-abrupt");
+    options.will = Some(LastWill::new(
+        "wills/abrupt",
+        "gone",
+        QoS::AtLeastOnce,
+        false,
+    ));
+    let client = within("connect", mqtt_tokio::connect(options))
+        .await
+        .expect("connects");
+    proxy.cut();
+    assert_eq!(next(&mut wills).await.topic, "wills/abrupt");
+    drop(client);
+
+    // Disconnected on request: no will. A marker published afterwards arrives first.
+    let mut options = self::options(addr, "will-graceful");
+    options.will = Some(LastWill::new(
+        "wills/graceful",
+        "gone",
+        QoS::AtLeastOnce,
+        false,
+    ));
+    let client = within("connect", mqtt_tokio::connect(options))
+        .await
+        .expect("connects");
+    within("disconnect", client.disconnect()).await;
+    assert!(!client.is_connected());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    observer
+        .publish("wills/marker", "", QoS::AtLeastOnce, false)
+        .await
+        .expect("acked");
+    assert_eq!(next(&mut wills).await.topic, "wills/marker");
+
+    // The client connects again after disconnect().
+    client.reconnect();
+    within("reconnect", client.wait_connected())
+        .await
+        .expect("connected again");
+}
+
+async fn subscriptions_are_restored_after_a_clean_reconnect(addr: SocketAddr) {
+    let proxy = Proxy::start(addr).await.expect("proxy");
+    let client = within(
+        "connect",
+        mqtt_tokio::connect(options(proxy.addr(), "restore")),
+    )
+    .await
+    .expect("connects");
+    let mut messages = client.messages();
+    within("subscribe", client.subscribe("restore/#", QoS::AtLeastOnce))
+        .await
+        .expect("granted");
+    let seen = client.status();
+    proxy.cut();
+    let status = within("down", client.status_changed(&seen)).await;
+    assert!(!status.connected || status.connects > seen.connects);
+    within("up again", client.wait_connected())
+        .await
+        .expect("reconnects");
+    assert!(
+        !client.status().session_present,
+        "a clean session is not resumed"
+    );
+    // The engine restored the subscription: a message published now arrives.
+    let publisher = connect(addr, "restore-pub").await;
+    // The restoring SUBSCRIBE may still be on its way: publish until one arrives.
+    let arrived = within("restored", async {
+        loop {
+            publisher
+                .publish("restore/t", "back", QoS::AtLeastOnce, false)
+                .await
+                .expect("acked");
+            if let Ok(Some(message)) =
+                tokio::time::timeout(Duration::from_millis(200), messages.recv()).await
+            {
+                break message;
+            }
+        }
+    })
+    .await;
+    assert_eq!(arrived.topic, "restore/t");
+    assert_eq!(client.status().disconnects, 1);
+}
+
+async fn invalid_input_is_refused_at_the_call(addr: SocketAddr) {
+    let client = connect(addr, "refusals").await;
+    let error = client
+        .publish("a/+/b", "x", QoS::AtMostOnce, false)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Topic { .. }), "{error:?}");
+    let error = client
+        .subscribe("a/#/b", QoS::AtMostOnce)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Filter { .. }), "{error:?}");
+    let huge = vec![0u8; 2 * 1024 * 1024];
+    let error = client
+        .publish("a/b", &huge, QoS::AtLeastOnce, false)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::TooLarge), "{error:?}");
+    assert_eq!(client.queued(), 0, "nothing was queued");
+}
+
+#[tokio::test]
+async fn first_connect_failure_returns_its_error() {
+    let addr = mqtt_conformance::broker::free_addr().expect("free port");
+    let error = mqtt_tokio::connect(options(addr, "nobody-home"))
+        .await
+        .unwrap_err();
+    match error {
+        Error::Connect {
+            reason: ConnectionError::TransportClosed,
+            io: Some(io),
+        } => {
+            assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn start_keeps_retrying_until_the_broker_appears() {
+    let addr = mqtt_conformance::broker::free_addr().expect("free port");
+    let client = mqtt_tokio::start(options(addr, "patient")).expect("valid options");
+    // Queued while nobody is there.
+    let publish = client
+        .try_publish("early/t", "queued", QoS::AtLeastOnce, false)
+        .expect("queued");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!client.is_connected());
+    assert!(client.status().connect_failures > 0);
+    // The broker comes up on that port.
+    let broker = Mosquitto::start_on(addr, &MosquittoConfig::default())
+        .await
+        .expect("mosquitto starts");
+    within("connected", client.wait_connected())
+        .await
+        .expect("connects");
+    within("published", publish)
+        .await
+        .expect("delivered after connecting");
+    drop(broker);
+}
+
+#[tokio::test]
+async fn refused_credentials_are_a_typed_error() {
+    let mut config = MosquittoConfig::default();
+    config.user = Some(("alice".into(), "secret".into()));
+    let broker = Mosquitto::start(&config).await.expect("mosquitto starts");
+    let mut options = options(broker.addr(), "intruder");
+    options.credentials = Some(("alice".into(), Some(b"wrong".to_vec())));
+    let error = mqtt_tokio::connect(options.clone()).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Connect {
+                reason: ConnectionError::Refused(_),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    options.credentials = Some(("alice".into(), Some(b"secret".to_vec())));
+    within("connect", mqtt_tokio::connect(options))
+        .await
+        .expect("accepted");
+}
+
+#[tokio::test]
+async fn persistent_session_survives_a_broker_restart() {
+    let mut config = MosquittoConfig::default();
+    config.persistence = true;
+    let mut broker = Mosquitto::start(&config).await.expect("mosquitto starts");
+    let mut options = options(broker.addr(), "persistent");
+    options.clean = false;
+    let client = within("connect", mqtt_tokio::connect(options))
+        .await
+        .expect("connects");
+    let mut messages = client.messages();
+    within("subscribe", client.subscribe("kept/#", QoS::AtLeastOnce))
+        .await
+        .expect("granted");
+
+    broker.stop().expect("stops");
+    within("down", async {
+        while client.is_connected() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    broker.run().await.expect("restarts");
+    within("up again", client.wait_connected())
+        .await
+        .expect("reconnects");
+    assert!(
+        client.status().session_present,
+        "the broker kept the session: {}",
+        std::fs::read_to_string(broker.dir().join("mosquitto.log")).unwrap_or_default()
+    );
+    let publisher = connect(broker.addr(), "persistent-pub").await;
+    publisher
+        .publish("kept/t", "still here", QoS::AtLeastOnce, false)
+        .await
+        .expect("acked");
+    assert_eq!(next(&mut messages).await.payload, "still here".as_bytes());
+}
