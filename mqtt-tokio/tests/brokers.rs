@@ -64,6 +64,7 @@ against_both!(
     will_is_published_on_abrupt_loss_only,
     subscriptions_are_restored_after_a_clean_reconnect,
     invalid_input_is_refused_at_the_call,
+    a_slow_consumer_stays_connected_and_bounded,
 );
 
 async fn publish_subscribe_at_every_qos(addr: SocketAddr) {
@@ -346,4 +347,45 @@ async fn persistent_session_survives_a_broker_restart() {
         .await
         .expect("acked");
     assert_eq!(next(&mut messages).await.payload, "still here".as_bytes());
+}
+
+async fn a_slow_consumer_stays_connected_and_bounded(addr: SocketAddr) {
+    const COUNT: u32 = 1000;
+    let mut options = options(addr, "slow");
+    options.keep_alive = Duration::from_secs(2); // the broker closes after 3 s of silence
+    options.response_time = Duration::from_secs(1);
+    options.stream_capacity = 16;
+    options.max_packet_size = 4096;
+    let client = within("connect", mqtt_tokio::connect(options)).await.expect("connects");
+    let mut messages = client.messages();
+    within("subscribe", client.subscribe("slow/#", QoS::AtLeastOnce))
+        .await
+        .expect("granted");
+    let publisher = connect(addr, "slow-pub").await;
+    let completions: Vec<_> = (0..COUNT)
+        .map(|n| {
+            let payload = format!("{n:>512}");
+            publisher
+                .try_publish("slow/t", payload, QoS::AtLeastOnce, false)
+                .expect("queued")
+        })
+        .collect();
+    for completion in completions {
+        within("published", completion).await.expect("acked");
+    }
+    // Nobody reads for three keep alives.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let status = client.status();
+    assert!(status.connected && status.disconnects == 0, "{status:?}");
+    assert!(
+        status.received <= 16,
+        "delivery waits for the reader: {} messages taken in",
+        status.received
+    );
+    // The reader catches up: everything, in order, on the same connection.
+    for n in 0..COUNT {
+        let message = next(&mut messages).await;
+        assert_eq!(message.payload.trim_ascii_start(), n.to_string().as_bytes());
+    }
+    assert_eq!(client.status().disconnects, 0);
 }
