@@ -356,7 +356,9 @@ async fn a_slow_consumer_stays_connected_and_bounded(addr: SocketAddr) {
     options.response_time = Duration::from_secs(1);
     options.stream_capacity = 16;
     options.max_packet_size = 4096;
-    let client = within("connect", mqtt_tokio::connect(options)).await.expect("connects");
+    let client = within("connect", mqtt_tokio::connect(options))
+        .await
+        .expect("connects");
     let mut messages = client.messages();
     within("subscribe", client.subscribe("slow/#", QoS::AtLeastOnce))
         .await

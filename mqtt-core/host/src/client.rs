@@ -110,31 +110,30 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<(), Error> {
-        let name = topic_name(topic)?;
-        let payload = payload.as_ref();
-        let completion = poll_fn(|cx| {
-            let mut shared = self.inner.lock();
-            if shared.finished {
-                return Poll::Ready(Err(Error::Closed));
-            }
-            match shared
-                .engine
-                .publish(self.inner.now(), name, payload, qos, retain)
-            {
-                Ok(op) => Poll::Ready(Ok(self.expect(&mut shared, op))),
-                Err(CommandError::QueueFull) => {
-                    shared.watch(cx.waker());
-                    Poll::Pending
-                }
-                Err(error) => Poll::Ready(Err(error.into())),
-            }
-        })
-        .await?;
-        completion.await
+        self.submit(topic, payload, qos, retain).await?.await
     }
 
-    /// Queues a message without waiting, and returns its [`Completion`] at once; a full queue
-    /// is [`Error::QueueFull`]. Awaiting the completion is optional: the message is
+    /// Queues a message, waiting only for room in the queue, and returns its
+    /// [`Completion`]: for producers that keep many messages in flight. Dropping the
+    /// completion costs nothing and the message is delivered either way. Refused as
+    /// [`publish`](Self::publish); cancel-safe.
+    pub async fn submit(
+        &self,
+        topic: &str,
+        payload: impl AsRef<[u8]>,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Completion, Error> {
+        let name = topic_name(topic)?;
+        let payload = payload.as_ref();
+        self.command(false, |engine, now| {
+            engine.publish(now, name, payload, qos, retain)
+        })
+        .await
+    }
+
+    /// Queues a message without waiting, and returns its [`Completion`] at once; a full
+    /// queue is [`Error::QueueFull`]. Awaiting the completion is optional: the message is
     /// delivered either way.
     pub fn try_publish(
         &self,
@@ -151,16 +150,8 @@ impl Client {
         let op = shared
             .engine
             .publish(self.inner.now(), name, payload.as_ref(), qos, retain)?;
-        Ok(self.expect(&mut shared, op))
-    }
-
-    fn expect(&self, shared: &mut Shared, op: Op) -> Completion {
-        shared.expect(op);
         shared.wake_driver();
-        Completion {
-            inner: Arc::clone(&self.inner),
-            op,
-        }
+        Ok(Completion::new(&self.inner, op))
     }
 
     // Subscriptions
@@ -187,7 +178,7 @@ impl Client {
             .map(|&(filter, qos)| topic_filter(filter).map(|filter| Subscription::new(filter, qos)))
             .collect::<Result<Vec<_>, _>>()?;
         let completion = self
-            .command(|engine, now| engine.subscribe(now, &subscriptions))
+            .command(true, |engine, now| engine.subscribe(now, &subscriptions))
             .await?;
         match completion.wait().await? {
             Outcome::Granted(codes) => Ok(codes
@@ -213,14 +204,16 @@ impl Client {
             .map(|&filter| topic_filter(filter))
             .collect::<Result<Vec<_>, _>>()?;
         let completion = self
-            .command(|engine, now| engine.unsubscribe(now, &filters))
+            .command(true, |engine, now| engine.unsubscribe(now, &filters))
             .await?;
         completion.wait().await.map(drop)
     }
 
-    /// Queues a command, waiting for room in the queue.
+    /// Queues a command, waiting for room in the queue. An `eager` completion catches the
+    /// outcome's data (SUBACK codes); a lazy one costs nothing until polled.
     async fn command(
         &self,
+        eager: bool,
         mut command: impl FnMut(
             &mut mqtt_core::Client<'static>,
             mqtt_core::Instant,
@@ -232,7 +225,13 @@ impl Client {
                 return Poll::Ready(Err(Error::Closed));
             }
             match command(&mut shared.engine, self.inner.now()) {
-                Ok(op) => Poll::Ready(Ok(self.expect(&mut shared, op))),
+                Ok(op) => {
+                    shared.wake_driver();
+                    Poll::Ready(Ok(match eager {
+                        true => Completion::eager(&self.inner, &mut shared, op),
+                        false => Completion::new(&self.inner, op),
+                    }))
+                }
                 Err(CommandError::QueueFull) => {
                     shared.watch(cx.waker());
                     Poll::Pending
@@ -376,15 +375,43 @@ impl Client {
 pub struct Completion {
     inner: Arc<Inner>,
     op: Op,
+    /// Whether a waiter is registered for `op`. Registration waits for the first poll, so a
+    /// completion dropped unpolled costs nothing.
+    registered: bool,
 }
 
 impl Completion {
-    async fn wait(self) -> Result<Outcome, Error> {
+    fn new(inner: &Arc<Inner>, op: Op) -> Self {
+        Self {
+            inner: Arc::clone(inner),
+            op,
+            registered: false,
+        }
+    }
+
+    /// Registers at once: for commands whose outcome carries data (a SUBACK's codes).
+    fn eager(inner: &Arc<Inner>, shared: &mut Shared, op: Op) -> Self {
+        shared.expect(op);
+        Self {
+            inner: Arc::clone(inner),
+            op,
+            registered: true,
+        }
+    }
+
+    async fn wait(mut self) -> Result<Outcome, Error> {
         poll_fn(|cx| self.poll_outcome(cx)).await
     }
 
-    fn poll_outcome(&self, cx: &mut Context<'_>) -> Poll<Result<Outcome, Error>> {
+    fn poll_outcome(&mut self, cx: &mut Context<'_>) -> Poll<Result<Outcome, Error>> {
         let mut shared = self.inner.lock();
+        if !self.registered {
+            self.registered = true;
+            if !shared.engine.is_pending(self.op) {
+                return Poll::Ready(Ok(Outcome::Done)); // Complete before anyone asked.
+            }
+            shared.expect(self.op);
+        }
         match shared.outcome(self.op, cx.waker()) {
             Some(outcome) => Poll::Ready(Ok(outcome)),
             None if shared.finished => Poll::Ready(Err(Error::Closed)),
@@ -396,14 +423,16 @@ impl Completion {
 impl Future for Completion {
     type Output = Result<(), Error>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.poll_outcome(cx).map(|result| result.map(drop))
     }
 }
 
 impl Drop for Completion {
     fn drop(&mut self) {
-        self.inner.lock().forget(self.op);
+        if self.registered {
+            self.inner.lock().forget(self.op);
+        }
     }
 }
 

@@ -3,9 +3,10 @@
 //!
 //! Each turn drains the engine in its documented order (transport requests, bytes to write,
 //! events), then polls the transport and the timer. Writes are never cancelled: bytes taken
-//! from the engine stay in `out` until written or the transport is gone. Input is read only
-//! when the engine took everything read before, so a slow application slows the reading,
-//! never grows memory.
+//! from the engine stay in `out` until written or the transport is gone. Input is read
+//! straight into the engine's receive buffer, and only when it has room, so a slow
+//! application slows the reading, never grows memory. `out` exists only while there is
+//! something to send: an idle connection holds no I/O buffer.
 
 use std::future::poll_fn;
 use std::io;
@@ -19,8 +20,8 @@ use crate::Broker;
 use crate::runtime::{BoxFuture, Timer, Transport};
 use crate::shared::Inner;
 
-/// Bytes in each direction held by the driver: one `poll_transmit` or one read.
-const IO_BUFFER: usize = 64 * 1024;
+/// The most bytes taken from the engine at once, for one write.
+const OUT_BUFFER: usize = 16 * 1024;
 /// Turns before yielding to other tasks.
 const BUDGET: usize = 32;
 
@@ -31,7 +32,6 @@ pub(crate) struct Driver {
     /// The previous transport, closed on request, writing what it was given.
     closing: Option<Closing>,
     out: Buffer,
-    input: Buffer,
     timer: Pin<Box<dyn Timer>>,
     timer_at: Option<mqtt_core::Instant>,
     stopping: bool,
@@ -49,18 +49,18 @@ struct Closing {
     written: usize,
 }
 
-/// A byte buffer with a readable window `start..end`. Allocated zeroed, so pages never
-/// touched (an idle connection's) cost no memory.
+/// Bytes taken from the engine and not yet written: `data[start..end]`. The allocation is
+/// made when needed and given back when the connection goes idle.
 struct Buffer {
-    data: Box<[u8]>,
+    data: Vec<u8>,
     start: usize,
     end: usize,
 }
 
 impl Buffer {
-    fn new(len: usize) -> Self {
+    const fn new() -> Self {
         Self {
-            data: vec![0; len].into_boxed_slice(),
+            data: Vec::new(),
             start: 0,
             end: 0,
         }
@@ -82,14 +82,24 @@ impl Buffer {
         (self.start, self.end) = (0, 0);
     }
 
-    /// The whole buffer to fill, when empty.
+    /// The whole buffer to fill; call when empty.
     fn space(&mut self) -> &mut [u8] {
         self.clear();
+        if self.data.is_empty() {
+            self.data = vec![0; OUT_BUFFER];
+        }
         &mut self.data
     }
 
     fn filled(&mut self, n: usize) {
         (self.start, self.end) = (0, n.min(self.data.len()));
+    }
+
+    /// Gives the memory back, if empty.
+    fn release(&mut self) {
+        if self.is_empty() {
+            self.data = Vec::new();
+        }
     }
 }
 
@@ -101,8 +111,7 @@ impl Driver {
             broker,
             link: Link::Down,
             closing: None,
-            out: Buffer::new(IO_BUFFER),
-            input: Buffer::new(IO_BUFFER),
+            out: Buffer::new(),
             timer,
             timer_at: None,
             stopping: false,
@@ -125,6 +134,9 @@ impl Driver {
             progress |= self.poll_closing(cx);
             progress |= self.poll_timer(cx);
             if !progress {
+                if self.inner.lock().engine.queued() == 0 {
+                    self.out.release(); // Idle: hold no buffer.
+                }
                 return Poll::Pending;
             }
         }
@@ -145,11 +157,6 @@ impl Driver {
         let mut progress = false;
         loop {
             let mut busy = false;
-            if !self.input.is_empty() {
-                let taken = shared.engine.handle_input(now, self.input.bytes());
-                self.input.consume(taken);
-                busy |= taken > 0;
-            }
             while let Some(request) = shared.engine.poll_transport() {
                 busy = true;
                 match request {
@@ -203,14 +210,12 @@ impl Driver {
             });
         }
         self.out.clear();
-        self.input.clear();
     }
 
     /// The transport failed: tell the engine, which decides what next.
     fn lose(&mut self, error: Option<io::Error>) {
         self.link = Link::Down;
         self.out.clear();
-        self.input.clear();
         let mut shared = self.inner.lock();
         shared.lost_transport(error);
         shared.engine.handle_disconnected(self.inner.now());
@@ -266,26 +271,26 @@ impl Driver {
         let Link::Up(transport) = &mut self.link else {
             return false;
         };
-        if !self.input.is_empty() {
-            return false; // The engine has not taken the last read yet.
+        // Straight into the engine's receive buffer; none while it is full.
+        let mut shared = self.inner.lock();
+        let space = shared.engine.receive_buffer();
+        if space.is_empty() {
+            return false;
         }
-        match transport.as_mut().poll_read(cx, self.input.space()) {
+        match transport.as_mut().poll_read(cx, space) {
             Poll::Pending => false,
             Poll::Ready(Ok(0)) => {
+                drop(shared);
                 self.lose(None);
                 true
             }
             Poll::Ready(Ok(n)) => {
-                self.input.filled(n);
-                let mut shared = self.inner.lock();
-                let taken = shared
-                    .engine
-                    .handle_input(self.inner.now(), self.input.bytes());
-                self.input.consume(taken);
+                shared.engine.handle_received(self.inner.now(), n);
                 shared.wake_watchers(); // broker_up waits for any byte
                 true
             }
             Poll::Ready(Err(error)) => {
+                drop(shared);
                 self.lose(Some(error));
                 true
             }

@@ -103,25 +103,67 @@ impl Client<'_> {
     /// offer the rest again after draining events. Bytes arriving with no connection open
     /// are discarded.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
-        let now = self.session.tick(now);
-        if !matches!(
-            self.session.state,
-            State::Connecting | State::Connected | State::Closing
-        ) {
+        if !self.accepts_input() {
             return bytes.len();
         }
-        self.rx.release();
-        let rx = &mut self.rx;
-        let n = bytes.len().min(rx.buf.len() - rx.end);
-        if let (Some(dst), Some(src)) = (rx.buf.get_mut(rx.end..rx.end + n), bytes.get(..n)) {
+        let space = self.receive_buffer();
+        let n = bytes.len().min(space.len());
+        if let (Some(dst), Some(src)) = (space.get_mut(..n), bytes.get(..n)) {
             dst.copy_from_slice(src);
-            rx.end += n;
         }
+        self.handle_received(now, n);
+        n
+    }
+
+    /// The receive buffer's free space, for the transport to read into directly (saving
+    /// [`handle_input`](Self::handle_input)'s copy); report what was read with
+    /// [`handle_received`](Self::handle_received) before calling anything else. Empty
+    /// when the buffer is full of input waiting for the application, or no connection is
+    /// open.
+    ///
+    /// ```
+    /// # use mqtt_core::{Buffers, Client, Config, Instant};
+    /// # let (mut rx, mut store) = ([0u8; 512], [0u8; 2048]);
+    /// # let mut client = Client::new(Config::new("c"), Buffers { rx: &mut rx, store: &mut store })?;
+    /// # let now = Instant::from_millis(0);
+    /// # let mut socket = std::io::empty();
+    /// use std::io::Read;
+    /// let space = client.receive_buffer();
+    /// if !space.is_empty() {
+    ///     let n = socket.read(space)?;
+    ///     client.handle_received(now, n);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn receive_buffer(&mut self) -> &mut [u8] {
+        if !self.accepts_input() {
+            return &mut [];
+        }
+        self.rx.release();
+        let end = self.rx.end;
+        self.rx.buf.get_mut(end..).unwrap_or_default()
+    }
+
+    /// `n` bytes were read into [`receive_buffer`](Self::receive_buffer).
+    pub fn handle_received(&mut self, now: Instant, n: usize) {
+        let now = self.session.tick(now);
+        if !self.accepts_input() {
+            return;
+        }
+        let n = n.min(self.rx.buf.len() - self.rx.end);
+        self.rx.end += n;
         if n > 0 {
             self.session.last_rx = now;
         }
         self.process();
-        n
+    }
+
+    /// Whether a connection is open to read from.
+    const fn accepts_input(&self) -> bool {
+        matches!(
+            self.session.state,
+            State::Connecting | State::Connected | State::Closing
+        )
     }
 
     /// The next event for the application, if any: connection changes, completions,

@@ -167,3 +167,24 @@ fn messages_split_into_one_byte_pieces_arrive_whole() {
     assert_eq!(h.told(), [message(b"pieces", QoS::AtLeastOnce)]);
     assert_eq!(h.sent(), [Sent::PubAck(2)]);
 }
+
+#[test]
+fn input_read_straight_into_the_receive_buffer_is_handled_as_copied_input() {
+    // A binding that reads the socket into `receive_buffer` saves a copy; the engine sees
+    // the same stream, here one byte per read.
+    let mut h = Harness::new(config());
+    h.connect(false);
+    let bytes = [0x32, 0x08, 0x00, 0x01, b't', 0x00, 0x05, b'h', b'e', b'y'];
+    for byte in bytes {
+        let space = h.client.receive_buffer();
+        assert!(!space.is_empty());
+        space[0] = byte;
+        h.client.handle_received(h.now, 1);
+        h.drain();
+    }
+    assert_eq!(h.told(), [message(b"hey", QoS::AtLeastOnce)]);
+    assert_eq!(h.sent(), [Sent::PubAck(5)]);
+    // With no connection open there is nowhere to read into.
+    h.drop_transport();
+    assert!(h.client.receive_buffer().is_empty());
+}
