@@ -107,12 +107,12 @@ struct Sample {
 }
 
 impl Sample {
-    fn median(samples: &[Sample]) -> Sample {
+    fn median(samples: &[Self]) -> Self {
         let mut rates: Vec<_> = samples.iter().map(|s| s.rate).collect();
         let mut cpus: Vec<_> = samples.iter().map(|s| s.cpu_per_100k).collect();
         rates.sort_by(f64::total_cmp);
         cpus.sort_by(f64::total_cmp);
-        Sample {
+        Self {
             rate: rates[rates.len() / 2],
             cpu_per_100k: cpus[cpus.len() / 2],
         }
@@ -162,15 +162,15 @@ fn resident() -> u64 {
 impl Case {
     async fn run_ours(self, addr: SocketAddr, n: u64, round: usize) -> Sample {
         match self {
-            Case::Publish(qos) => ours::publish(addr, n, qos).await,
-            Case::Receive => ours::receive(addr, n, round).await,
+            Self::Publish(qos) => ours::publish(addr, n, qos).await,
+            Self::Receive => ours::receive(addr, n, round).await,
         }
     }
 
     async fn run_rumqttc(self, addr: SocketAddr, n: u64, round: usize) -> Sample {
         match self {
-            Case::Publish(qos) => theirs::publish(addr, n, qos).await,
-            Case::Receive => theirs::receive(addr, n, round).await,
+            Self::Publish(qos) => theirs::publish(addr, n, qos).await,
+            Self::Receive => theirs::receive(addr, n, round).await,
         }
     }
 }
