@@ -1,15 +1,20 @@
 //! A sans-IO MQTT 3.1.1 protocol engine: no allocator, no clock, no sockets.
 //!
-//! This crate is the protocol core shared by every runtime binding. Today it holds the codec:
+//! The protocol core shared by every runtime binding (`mqtt-tokio`, and `mqtt-embassy` for
+//! microcontrollers):
 //!
+//! - [`Client`]: one MQTT session over any byte stream. It is fed bytes, time and commands,
+//!   and emits bytes, events, transport requests and its next deadline; it owns keep alive,
+//!   retransmission, reconnect with backoff, sessions and subscriptions. Its documentation
+//!   holds the run loop a binding implements.
 //! - [`wire`]: all fourteen MQTT 3.1.1 control packets, decoded zero-copy and incrementally
 //!   from `&[u8]` and encoded into caller buffers, strict about every malformation the
 //!   specification names;
 //! - [`TopicName`], [`TopicFilter`], [`MqttStr`]: validated strings, and [`topic_matches`]
-//!   for routing received messages;
-//! - [`QoS`] and [`PacketId`].
+//!   for routing received messages; [`QoS`] and [`PacketId`].
 //!
-//! The crate is `#![no_std]`, forbids `unsafe`, never allocates and never panics on input.
+//! The crate is `#![no_std]`, forbids `unsafe`, never allocates (the `alloc` feature only lets
+//! a [`Client`] own its buffers) and never panics on input.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(

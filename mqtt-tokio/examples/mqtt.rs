@@ -200,7 +200,15 @@ async fn demo(broker: Option<String>, tls: Tls) -> Result<(), Box<dyn std::error
                 .next()
                 .ok_or_else(|| format!("{address}: no address"))?;
             say(format!("broker: {address}"));
-            (None, addr, tls.options())
+            // TLS goes end to end through the relay: check the broker's own name.
+            let host = address
+                .rsplit_once(':')
+                .map_or(address.as_str(), |(host, _)| host);
+            let tls = tls.options().map(|mut tls| {
+                tls.server_name = Some(host.to_owned());
+                tls
+            });
+            (None, addr, tls)
         }
         None => {
             let broker = Rumqttd::start().await?;

@@ -1,5 +1,5 @@
 //! A resilient MQTT 3.1.1 client for [tokio], driven by the sans-IO engine of
-//! [`mqtt_core`].
+//! `mqtt-core`.
 //!
 //! The application never babysits the connection: [`connect`] starts a background task that
 //! keeps it up (keep alive, reconnect with backoff, subscriptions restored, unacknowledged

@@ -51,6 +51,8 @@ mod probe {
                 3 => client.handle_timeout(now),
                 4 => {
                     black_box(client.handle_input(now, &input));
+                    let n = black_box(client.receive_buffer()).len().min(black_box(1));
+                    client.handle_received(now, n);
                 }
                 5 => client.ping(now),
                 6 => client.disconnect(now),
