@@ -51,8 +51,3 @@ pub use client::{
 pub use qos::{InvalidQoS, PacketId, QoS};
 pub use time::Instant;
 pub use topic::{MqttStr, StringError, TopicFilter, TopicName, topic_matches};
-
-/// The README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -165,3 +165,8 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Transport for Stream<T> {
         Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
+
+/// The README's examples, compiled (and, but for the one needing a broker, run) as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
