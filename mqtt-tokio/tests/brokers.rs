@@ -139,31 +139,13 @@ async fn will_is_published_on_abrupt_loss_only(addr: SocketAddr) {
 
     // Lost abruptly (RST): the broker publishes the will.
     let proxy = Proxy::start(addr).await.expect("proxy");
-    let mut options = options(proxy.addr(), "will-abrupt");
-    options.will = Some(LastWill::new(
-        "wills/abrupt",
-        "gone",
-        QoS::AtLeastOnce,
-        false,
-    ));
-    let client = within("connect", mqtt_tokio::connect(options))
-        .await
-        .expect("connects");
+    let client = with_will(proxy.addr(), "abrupt").await;
     proxy.cut();
     assert_eq!(next(&mut wills).await.topic, "wills/abrupt");
     drop(client);
 
     // Disconnected on request: no will. A marker published afterwards arrives first.
-    let mut options = self::options(addr, "will-graceful");
-    options.will = Some(LastWill::new(
-        "wills/graceful",
-        "gone",
-        QoS::AtLeastOnce,
-        false,
-    ));
-    let client = within("connect", mqtt_tokio::connect(options))
-        .await
-        .expect("connects");
+    let client = with_will(addr, "graceful").await;
     within("disconnect", client.disconnect()).await;
     assert!(!client.is_connected());
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -178,6 +160,16 @@ async fn will_is_published_on_abrupt_loss_only(addr: SocketAddr) {
     within("reconnect", client.wait_connected())
         .await
         .expect("connected again");
+}
+
+/// A client whose will is published to `wills/{name}`.
+async fn with_will(addr: SocketAddr, name: &str) -> Client {
+    let mut options = options(addr, &format!("will-{name}"));
+    let will = LastWill::new(format!("wills/{name}"), "gone", QoS::AtLeastOnce, false);
+    options.will = Some(will);
+    within("connect", mqtt_tokio::connect(options))
+        .await
+        .expect("connects")
 }
 
 async fn subscriptions_are_restored_after_a_clean_reconnect(addr: SocketAddr) {
