@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mqtt_conformance::broker::{Mosquitto, MosquittoConfig, Rumqttd};
-use mqtt_conformance::proxy::Proxy;
+use mqtt_conformance::proxy::{Link, Proxy};
 use mqtt_tokio::{
     Broker, Client, ConnectionError, Error, LastWill, Message, Messages, Options, QoS,
 };
@@ -252,6 +252,35 @@ async fn first_connect_failure_returns_its_error() {
         }
         other => panic!("unexpected {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn first_connect_times_out_on_a_silent_broker() {
+    // TCP connects, but nothing ever answers: no CONNACK within response_time.
+    let broker = Mosquitto::start(&MosquittoConfig::default())
+        .await
+        .expect("mosquitto starts");
+    let proxy = Proxy::start(broker.addr()).await.expect("proxy");
+    proxy.set(Link::Silent);
+    let mut options = options(proxy.addr(), "unanswered");
+    options.response_time = Duration::from_secs(1);
+    let started = std::time::Instant::now();
+    let error = mqtt_tokio::connect(options).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Connect {
+                reason: ConnectionError::ConnectTimeout,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_millis(1500),
+        "gave up after {waited:?}"
+    );
 }
 
 #[tokio::test]
