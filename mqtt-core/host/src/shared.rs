@@ -73,6 +73,15 @@ struct Stream {
     waker: Option<Waker>,
 }
 
+impl Stream {
+    fn push(&mut self, message: Message) {
+        self.queue.push_back(message);
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) engine: mqtt_core::Client<'static>,
@@ -195,12 +204,16 @@ impl Shared {
 
     /// Hands `message` to every stream whose filter matches, or to none if one is full.
     fn deliver(&mut self, message: Message) -> Result<(), Message> {
-        let Ok(topic) = TopicName::new(&message.topic) else {
-            return Ok(()); // The engine validated it; unreachable.
-        };
-        let matches = |stream: &Stream| match &stream.filter {
-            None => true,
-            Some(filter) => TopicFilter::new(filter).is_ok_and(|f| topic_matches(f, topic)),
+        // Filters need the topic, validated; most streams take everything.
+        let filtered = self.streams.iter().flatten().any(|s| s.filter.is_some());
+        let name = filtered.then(|| message.topic.clone());
+        let topic = name.as_deref().and_then(|name| TopicName::new(name).ok());
+        let matches = |stream: &Stream| match (&stream.filter, topic) {
+            (None, _) => true,
+            (Some(filter), Some(topic)) => {
+                TopicFilter::new(filter).is_ok_and(|f| topic_matches(f, topic))
+            }
+            (Some(_), None) => false,
         };
         let capacity = self.stream_capacity;
         if self
@@ -211,29 +224,21 @@ impl Shared {
         {
             return Err(message);
         }
-        let mut receivers = self
-            .streams
-            .iter_mut()
-            .flatten()
-            .filter(|s| matches(s))
-            .peekable();
-        if receivers.peek().is_none() {
+        let mut left = self.streams.iter().flatten().filter(|s| matches(s)).count();
+        if left == 0 {
             self.status.unrouted += 1;
         }
-        while let Some(stream) = receivers.next() {
-            let copy = match receivers.peek() {
-                Some(_) => message.clone(),
-                None => {
-                    stream.queue.push_back(message);
-                    if let Some(waker) = stream.waker.take() {
-                        waker.wake();
-                    }
-                    break;
-                }
+        let mut message = Some(message);
+        for stream in self.streams.iter_mut().flatten().filter(|s| matches(s)) {
+            left -= 1;
+            // The last receiver takes the message itself; the others, clones.
+            let copy = if left == 0 {
+                message.take()
+            } else {
+                message.clone()
             };
-            stream.queue.push_back(copy);
-            if let Some(waker) = stream.waker.take() {
-                waker.wake();
+            if let Some(copy) = copy {
+                stream.push(copy);
             }
         }
         self.status.received += 1;
@@ -315,20 +320,24 @@ impl Shared {
         }
     }
 
-    /// The next message of stream `id`, or `None` after registering `waker`.
-    pub(crate) fn next_message(&mut self, id: usize, waker: &Waker) -> Option<Message> {
-        let stream = self.streams.get_mut(id)?.as_mut()?;
-        match stream.queue.pop_front() {
-            Some(message) => {
-                if self.parked.is_some() {
-                    self.wake_driver();
-                }
-                Some(message)
-            }
-            None => {
-                stream.waker = Some(waker.clone());
-                None
-            }
+    /// Moves stream `id`'s queued messages into `batch` (empty), or registers `waker` when
+    /// there are none.
+    pub(crate) fn take_messages(
+        &mut self,
+        id: usize,
+        batch: &mut VecDeque<Message>,
+        waker: &Waker,
+    ) {
+        let Some(Some(stream)) = self.streams.get_mut(id) else {
+            return;
+        };
+        if stream.queue.is_empty() {
+            stream.waker = Some(waker.clone());
+            return;
+        }
+        std::mem::swap(&mut stream.queue, batch);
+        if self.parked.is_some() {
+            self.wake_driver(); // Room for the message that waited.
         }
     }
 
