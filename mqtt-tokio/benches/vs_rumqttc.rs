@@ -23,7 +23,7 @@ use mqtt_conformance::broker::{Mosquitto, MosquittoConfig};
 use tokio::sync::Notify;
 
 const PAYLOAD: [u8; 64] = [b'x'; 64];
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -37,6 +37,12 @@ fn main() {
         let addr: SocketAddr = args[at + 2].parse().expect("address");
         let n: usize = args[at + 3].parse().expect("count");
         runtime.block_on(idle_child(&client, addr, n));
+        return;
+    }
+    if let Some(at) = args.iter().position(|a| a == "only") {
+        // One case, one client, once: for profiling (`-- only receive ours`).
+        let (case, client) = (args[at + 1].clone(), args[at + 2].clone());
+        runtime.block_on(only(&case, &client));
         return;
     }
     let quick = args.iter().any(|a| a == "quick");
@@ -92,6 +98,22 @@ async fn run(quick: bool) {
         let theirs = idle(addr, "rumqttc", n);
         println!("| {n} | {ours:.1} | {theirs:.1} | {:.2} |", ours / theirs);
     }
+}
+
+async fn only(case: &str, client: &str) {
+    let broker = Mosquitto::start(&MosquittoConfig::default())
+        .await
+        .expect("mosquitto starts");
+    let case = match case {
+        "qos0" => Case::Publish(0),
+        "qos1" => Case::Publish(1),
+        _ => Case::Receive,
+    };
+    let sample = match client {
+        "ours" => case.run_ours(broker.addr(), 200_000, 0).await,
+        _ => case.run_rumqttc(broker.addr(), 200_000, 0).await,
+    };
+    println!("{sample:?}");
 }
 
 #[derive(Clone, Copy)]

@@ -4,9 +4,9 @@
 //! Each turn drains the engine in its documented order (transport requests, bytes to write,
 //! events), then polls the transport and the timer. Writes are never cancelled: bytes taken
 //! from the engine stay in `out` until written or the transport is gone. Input is read
-//! straight into the engine's receive buffer, and only when it has room, so a slow
-//! application slows the reading, never grows memory. `out` exists only while there is
-//! something to send: an idle connection holds no I/O buffer.
+//! (outside the lock, so that handles never wait on a system call) only when the engine took
+//! everything read before, so a slow application slows the reading, never grows memory.
+//! Both buffers exist only while in use: an idle connection holds no I/O buffer.
 
 use std::future::poll_fn;
 use std::io;
@@ -20,8 +20,10 @@ use crate::Broker;
 use crate::runtime::{BoxFuture, Timer, Transport};
 use crate::shared::Inner;
 
-/// The most bytes taken from the engine at once, for one write.
-const OUT_BUFFER: usize = 16 * 1024;
+/// The I/O buffers' sizes: they start small (an idle connection's packets are tiny), double
+/// whenever one fills, and go back to nothing when the connection is idle.
+const IO_MIN: usize = 512;
+const IO_MAX: usize = 16 * 1024;
 /// Turns before yielding to other tasks.
 const BUDGET: usize = 32;
 
@@ -32,6 +34,7 @@ pub(crate) struct Driver {
     /// The previous transport, closed on request, writing what it was given.
     closing: Option<Closing>,
     out: Buffer,
+    input: Buffer,
     timer: Pin<Box<dyn Timer>>,
     timer_at: Option<mqtt_core::Instant>,
     stopping: bool,
@@ -49,12 +52,14 @@ struct Closing {
     written: usize,
 }
 
-/// Bytes taken from the engine and not yet written: `data[start..end]`. The allocation is
-/// made when needed and given back when the connection goes idle.
+/// Bytes on their way, `data[start..end]`: taken from the engine and not yet written, or read
+/// and not yet taken by the engine. Sized by use: see [`IO_MIN`].
 struct Buffer {
     data: Vec<u8>,
     start: usize,
     end: usize,
+    /// The size to allocate next time the buffer is empty.
+    want: usize,
 }
 
 impl Buffer {
@@ -63,6 +68,7 @@ impl Buffer {
             data: Vec::new(),
             start: 0,
             end: 0,
+            want: IO_MIN,
         }
     }
 
@@ -82,23 +88,37 @@ impl Buffer {
         (self.start, self.end) = (0, 0);
     }
 
-    /// The whole buffer to fill; call when empty.
+    /// The room after the bytes held, to fill (the whole buffer when they are all gone).
     fn space(&mut self) -> &mut [u8] {
-        self.clear();
-        if self.data.is_empty() {
-            self.data = vec![0; OUT_BUFFER];
+        if self.is_empty() {
+            self.clear();
+            if self.data.len() != self.want {
+                self.data = vec![0; self.want];
+            }
         }
-        &mut self.data
+        &mut self.data[self.end..]
     }
 
+    /// `n` bytes were put into [`space`](Self::space); a full buffer asks for a larger one.
     fn filled(&mut self, n: usize) {
-        (self.start, self.end) = (0, n.min(self.data.len()));
+        self.end = (self.end + n).min(self.data.len());
+        if self.end == self.data.len() {
+            self.want = (self.want * 2).min(IO_MAX);
+        }
+    }
+
+    /// Gives the memory back if empty and never grown.
+    fn release_small(&mut self) {
+        if self.want == IO_MIN {
+            self.release();
+        }
     }
 
     /// Gives the memory back, if empty.
     fn release(&mut self) {
         if self.is_empty() {
             self.data = Vec::new();
+            self.want = IO_MIN;
         }
     }
 }
@@ -112,6 +132,7 @@ impl Driver {
             link: Link::Down,
             closing: None,
             out: Buffer::new(),
+            input: Buffer::new(),
             timer,
             timer_at: None,
             stopping: false,
@@ -134,9 +155,9 @@ impl Driver {
             progress |= self.poll_closing(cx);
             progress |= self.poll_timer(cx);
             if !progress {
-                if self.inner.lock().engine.queued() == 0 {
-                    self.out.release(); // Idle: hold no buffer.
-                }
+                // Small buffers are cheap to make again: a quiet connection holds none.
+                self.input.release_small();
+                self.out.release_small();
                 return Poll::Pending;
             }
         }
@@ -157,6 +178,11 @@ impl Driver {
         let mut progress = false;
         loop {
             let mut busy = false;
+            if !self.input.is_empty() {
+                let taken = shared.engine.handle_input(now, self.input.bytes());
+                self.input.consume(taken);
+                busy |= taken > 0;
+            }
             while let Some(request) = shared.engine.poll_transport() {
                 busy = true;
                 match request {
@@ -164,9 +190,12 @@ impl Driver {
                     TransportRequest::Close => self.close(),
                 }
             }
-            if self.out.is_empty()
-                && matches!(self.link, Link::Up(_))
-                && let Some(n) = shared.engine.poll_transmit(now, self.out.space())
+            // Appended while there is room, so that a burst of acknowledgements (the engine
+            // queues a few at a time) leaves in one write.
+            if matches!(self.link, Link::Up(_))
+                && let space = self.out.space()
+                && !space.is_empty()
+                && let Some(n) = shared.engine.poll_transmit(now, space)
             {
                 self.out.filled(n);
                 busy = true;
@@ -185,12 +214,14 @@ impl Driver {
             shared.finish();
             return None;
         }
-        let deadline = shared.engine.poll_timeout();
-        if deadline != self.timer_at {
-            self.timer_at = deadline;
-            if let Some(at) = deadline {
-                self.timer.as_mut().reset(inner.instant(at));
-            }
+        // The timer only ever moves earlier: a deadline that moved later (as keep alive's
+        // does with every byte) lets the old one fire, find nothing due, and re-arm. Timers
+        // are not cheap to move.
+        if let Some(deadline) = shared.engine.poll_timeout()
+            && self.timer_at.is_none_or(|at| deadline < at)
+        {
+            self.timer_at = Some(deadline);
+            self.timer.as_mut().reset(inner.instant(deadline));
         }
         Some(progress)
     }
@@ -210,12 +241,14 @@ impl Driver {
             });
         }
         self.out.clear();
+        self.input.clear();
     }
 
     /// The transport failed: tell the engine, which decides what next.
     fn lose(&mut self, error: Option<io::Error>) {
         self.link = Link::Down;
         self.out.clear();
+        self.input.clear();
         let mut shared = self.inner.lock();
         shared.lost_transport(error);
         shared.engine.handle_disconnected(self.inner.now());
@@ -271,26 +304,26 @@ impl Driver {
         let Link::Up(transport) = &mut self.link else {
             return false;
         };
-        // Straight into the engine's receive buffer; none while it is full.
-        let mut shared = self.inner.lock();
-        let space = shared.engine.receive_buffer();
-        if space.is_empty() {
-            return false;
+        if !self.input.is_empty() {
+            return false; // The engine has not taken the last read yet.
         }
-        match transport.as_mut().poll_read(cx, space) {
+        match transport.as_mut().poll_read(cx, self.input.space()) {
             Poll::Pending => false,
             Poll::Ready(Ok(0)) => {
-                drop(shared);
                 self.lose(None);
                 true
             }
             Poll::Ready(Ok(n)) => {
-                shared.engine.handle_received(self.inner.now(), n);
+                self.input.filled(n);
+                let mut shared = self.inner.lock();
+                let taken = shared
+                    .engine
+                    .handle_input(self.inner.now(), self.input.bytes());
+                self.input.consume(taken);
                 shared.wake_watchers(); // broker_up waits for any byte
                 true
             }
             Poll::Ready(Err(error)) => {
-                drop(shared);
                 self.lose(Some(error));
                 true
             }
@@ -332,6 +365,9 @@ impl Driver {
             return false;
         }
         self.timer_at = None;
+        // Only timers wake an idle connection: it holds no I/O buffer meanwhile.
+        self.input.release();
+        self.out.release();
         // The runtime says the time has come, whatever rounding says.
         let now = self.inner.now().max(at);
         self.inner.lock().engine.handle_timeout(now);

@@ -73,15 +73,6 @@ struct Stream {
     waker: Option<Waker>,
 }
 
-impl Stream {
-    fn push(&mut self, message: Message) {
-        self.queue.push_back(message);
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
-    }
-}
-
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) engine: mqtt_core::Client<'static>,
@@ -189,6 +180,14 @@ impl Shared {
         if any {
             self.status.state = self.engine.state();
             self.wake_watchers();
+            // Readers are woken once per batch, not once per message.
+            for stream in self.streams.iter_mut().flatten() {
+                if !stream.queue.is_empty()
+                    && let Some(waker) = stream.waker.take()
+                {
+                    waker.wake();
+                }
+            }
         }
         any
     }
@@ -238,7 +237,7 @@ impl Shared {
                 message.clone()
             };
             if let Some(copy) = copy {
-                stream.push(copy);
+                stream.queue.push_back(copy);
             }
         }
         self.status.received += 1;
