@@ -109,9 +109,10 @@ async fn only(case: &str, client: &str) {
         "qos1" => Case::Publish(1),
         _ => Case::Receive,
     };
+    let n = std::env::var("BENCH_MESSAGES").map_or(200_000, |n| n.parse().expect("a count"));
     let sample = match client {
-        "ours" => case.run_ours(broker.addr(), 200_000, 0).await,
-        _ => case.run_rumqttc(broker.addr(), 200_000, 0).await,
+        "ours" => case.run_ours(broker.addr(), n, 0).await,
+        _ => case.run_rumqttc(broker.addr(), n, 0).await,
     };
     println!("{sample:?}");
 }

@@ -72,14 +72,24 @@ impl<'b> Rx<'b> {
         self.pending.is_some()
     }
 
-    /// Consumes the packet handed out, and moves what is left to the front.
+    /// Consumes the packet handed out.
     fn release(&mut self) {
         self.start += core::mem::take(&mut self.handed_out);
-        if self.start > 0 {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        }
+    }
+
+    /// The free space at the end; what is left is moved to the front only once the end is
+    /// reached, so each byte moves at most once per buffer's worth of input.
+    fn space(&mut self) -> &mut [u8] {
+        if self.end == self.buf.len() && self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
+        let end = self.end;
+        self.buf.get_mut(end..).unwrap_or_default()
     }
 
     fn unprocessed(&self) -> &[u8] {
@@ -140,8 +150,7 @@ impl Client<'_> {
             return &mut [];
         }
         self.rx.release();
-        let end = self.rx.end;
-        self.rx.buf.get_mut(end..).unwrap_or_default()
+        self.rx.space()
     }
 
     /// `n` bytes were read into [`receive_buffer`](Self::receive_buffer).

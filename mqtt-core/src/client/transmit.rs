@@ -72,6 +72,9 @@ pub(super) struct Tx {
     /// QoS 1 and 2 publishes holding a packet identifier.
     pub(super) inflight: u16,
     next_id: u16,
+    /// How many more identifiers can be allocated without looking for one in use: every id
+    /// in use was at most this close to wrapping around to meet the next ones.
+    unchecked_ids: u16,
 }
 
 impl Tx {
@@ -79,6 +82,7 @@ impl Tx {
     pub(super) fn reset(&mut self) {
         *self = Self {
             next_id: self.next_id,
+            unchecked_ids: self.unchecked_ids,
             inflight: self.inflight,
             ..Self::default()
         };
@@ -211,17 +215,35 @@ impl Client<'_> {
         None
     }
 
-    /// A packet identifier not used by anything in flight [MQTT-2.3.1-2].
+    /// A packet identifier not used by anything in flight [MQTT-2.3.1-2]. Identifiers go up
+    /// by one (skipping 0), so after a search that finds the oldest in use `d` allocations
+    /// back, the next `65534 - d` cannot meet one: the search runs about once per 65,000
+    /// allocations instead of at every one.
     fn allocate_id(&mut self) -> u16 {
+        if let Some(left) = self.tx.unchecked_ids.checked_sub(1) {
+            self.tx.unchecked_ids = left;
+            self.tx.next_id = self.tx.next_id.wrapping_add(1).max(1);
+            return self.tx.next_id;
+        }
         loop {
             self.tx.next_id = self.tx.next_id.wrapping_add(1).max(1);
             let id = self.tx.next_id;
-            let taken = self.tx.resubscribe.is_some_and(|(r, _)| r == id)
-                || self
-                    .store
-                    .sent_records()
-                    .any(|(_, h)| h.id == id && !h.is(state::DONE));
+            let mut oldest = 0;
+            let mut taken = false;
+            let resubscribe = self.tx.resubscribe.map(|(r, _)| r);
+            let in_use = self
+                .store
+                .sent_records()
+                .filter(|(_, h)| h.id != 0 && !h.is(state::DONE))
+                .map(|(_, h)| h.id);
+            for used in in_use.chain(resubscribe) {
+                taken |= used == id;
+                // How many allocations ago `used` was made, identifiers being 1..=65535.
+                let behind = (u32::from(id) + 65_535 - u32::from(used)) % 65_535;
+                oldest = oldest.max(behind);
+            }
             if !taken {
+                self.tx.unchecked_ids = u16::try_from(65_534 - oldest).unwrap_or(0);
                 return id;
             }
         }
