@@ -65,6 +65,7 @@ against_both!(
     subscriptions_are_restored_after_a_clean_reconnect,
     invalid_input_is_refused_at_the_call,
     a_slow_consumer_stays_connected_and_bounded,
+    a_resumed_backlog_waits_for_the_first_stream,
 );
 
 async fn publish_subscribe_at_every_qos(addr: SocketAddr) {
@@ -411,4 +412,37 @@ async fn a_slow_consumer_stays_connected_and_bounded(addr: SocketAddr) {
         assert_eq!(message.payload.trim_ascii_start(), n.to_string().as_bytes());
     }
     assert_eq!(client.status().disconnects, 0);
+}
+
+async fn a_resumed_backlog_waits_for_the_first_stream(addr: SocketAddr) {
+    let mut options = options(addr, "backlog");
+    options.clean = false;
+    options.clean_init = false;
+    let client = within("connect", mqtt_tokio::connect(options.clone()))
+        .await
+        .expect("connects");
+    within("subscribe", client.subscribe("backlog/#", QoS::AtLeastOnce))
+        .await
+        .expect("granted");
+    within("disconnect", client.disconnect()).await;
+    drop(client);
+    let publisher = connect(addr, "backlog-pub").await;
+    for n in 0..50 {
+        within(
+            "publish",
+            publisher.publish("backlog/t", n.to_string(), QoS::AtLeastOnce, false),
+        )
+        .await
+        .expect("acked");
+    }
+    // The session resumes and its backlog arrives before the application opens a stream.
+    let client = within("reconnect", mqtt_tokio::connect(options))
+        .await
+        .expect("connects");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut messages = client.messages();
+    for n in 0..50 {
+        assert_eq!(next(&mut messages).await.payload, n.to_string().as_bytes());
+    }
+    assert_eq!(client.status().unrouted, 0);
 }

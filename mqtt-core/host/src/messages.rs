@@ -9,6 +9,12 @@
 //! on the broker. Memory stays bounded, and the link is never declared dead for it: the
 //! engine suspends its keep-alive and retransmission verdicts while input waits for the
 //! application. Drop a stream you no longer read.
+//!
+//! Messages that arrive while no stream is open (a resumed session's backlog, right after
+//! connecting) wait, up to `stream_capacity`, for the first stream; once a stream is open, a
+//! message no stream wants is dropped and counted in [`Status::unrouted`].
+//!
+//! [`Status::unrouted`]: crate::Status::unrouted
 
 use std::collections::VecDeque;
 use std::future::poll_fn;

@@ -84,6 +84,9 @@ pub(crate) struct Shared {
     /// Woken on any change: status, input (for `broker_up`), completions (queue room).
     watchers: Vec<Waker>,
     streams: Vec<Option<Stream>>,
+    /// Messages that arrived while no stream was open (a resumed session's backlog arrives
+    /// right after connecting): the first stream takes them.
+    early: VecDeque<Message>,
     stream_capacity: usize,
     /// A message no stream could take yet: delivery waits for room.
     parked: Option<Message>,
@@ -104,6 +107,7 @@ impl Shared {
             waiters: HashMap::new(),
             watchers: Vec::new(),
             streams: Vec::new(),
+            early: VecDeque::new(),
             stream_capacity: stream_capacity.max(1),
             parked: None,
             shutdown: false,
@@ -203,18 +207,20 @@ impl Shared {
 
     /// Hands `message` to every stream whose filter matches, or to none if one is full.
     fn deliver(&mut self, message: Message) -> Result<(), Message> {
+        let capacity = self.stream_capacity;
+        if self.streams.iter().all(Option::is_none) {
+            if self.early.len() >= capacity {
+                return Err(message);
+            }
+            self.early.push_back(message);
+            self.status.received += 1;
+            return Ok(());
+        }
         // Filters need the topic, validated; most streams take everything.
         let filtered = self.streams.iter().flatten().any(|s| s.filter.is_some());
         let name = filtered.then(|| message.topic.clone());
         let topic = name.as_deref().and_then(|name| TopicName::new(name).ok());
-        let matches = |stream: &Stream| match (&stream.filter, topic) {
-            (None, _) => true,
-            (Some(filter), Some(topic)) => {
-                TopicFilter::new(filter).is_ok_and(|f| topic_matches(f, topic))
-            }
-            (Some(_), None) => false,
-        };
-        let capacity = self.stream_capacity;
+        let matches = |stream: &Stream| wants(stream.filter.as_deref(), topic);
         if self
             .streams
             .iter()
@@ -294,11 +300,24 @@ impl Shared {
     }
 
     pub(crate) fn open_stream(&mut self, filter: Option<String>) -> usize {
-        let stream = Stream {
+        let mut stream = Stream {
             filter,
             queue: VecDeque::new(),
             waker: None,
         };
+        // The first stream takes what arrived before any was open.
+        for message in self.early.drain(..) {
+            match wants(
+                stream.filter.as_deref(),
+                TopicName::new(&message.topic).ok(),
+            ) {
+                true => stream.queue.push_back(message),
+                false => self.status.unrouted += 1,
+            }
+        }
+        if self.parked.is_some() {
+            self.wake_driver();
+        }
         match self.streams.iter().position(Option::is_none) {
             Some(id) => {
                 self.streams[id] = Some(stream);
@@ -350,5 +369,16 @@ impl Shared {
         self.status
             .last_error
             .unwrap_or(ConnectionError::TransportClosed)
+    }
+}
+
+/// Whether a stream with `filter` (`None`: every message) wants a message on `topic`.
+fn wants(filter: Option<&str>, topic: Option<TopicName<'_>>) -> bool {
+    match (filter, topic) {
+        (None, _) => true,
+        (Some(filter), Some(topic)) => {
+            TopicFilter::new(filter).is_ok_and(|f| topic_matches(f, topic))
+        }
+        (Some(_), None) => false,
     }
 }
