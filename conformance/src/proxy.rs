@@ -125,30 +125,16 @@ async fn relay(client: TcpStream, upstream: SocketAddr, mut link: watch::Receive
             continue;
         }
         tokio::select! {
-            read = client_rx.read(&mut up), if upward => match read {
-                Ok(n) if n > 0 => {
-                    if broker_tx.write_all(&up[..n]).await.is_err() {
-                        break false;
-                    }
+            read = client_rx.read(&mut up), if upward => {
+                if !pass_on(read, &up, &mut broker_tx, &mut upward).await {
+                    break false;
                 }
-                Ok(_) => {
-                    upward = false;
-                    let _ = broker_tx.shutdown().await;
+            }
+            read = broker_rx.read(&mut down), if downward => {
+                if !pass_on(read, &down, &mut client_tx, &mut downward).await {
+                    break false;
                 }
-                Err(_) => break false,
-            },
-            read = broker_rx.read(&mut down), if downward => match read {
-                Ok(n) if n > 0 => {
-                    if client_tx.write_all(&down[..n]).await.is_err() {
-                        break false;
-                    }
-                }
-                Ok(_) => {
-                    downward = false;
-                    let _ = client_tx.shutdown().await;
-                }
-                Err(_) => break false,
-            },
+            }
             changed = link.changed() => if changed.is_err() { break false },
         }
     };
@@ -158,6 +144,25 @@ async fn relay(client: TcpStream, upstream: SocketAddr, mut link: watch::Receive
     {
         reset(client);
         reset(broker);
+    }
+}
+
+/// Passes one read on: its bytes, or the end of the stream as FIN (clearing `open`). False
+/// when the relay must end.
+async fn pass_on(
+    read: io::Result<usize>,
+    buf: &[u8],
+    to: &mut tokio::net::tcp::OwnedWriteHalf,
+    open: &mut bool,
+) -> bool {
+    match read {
+        Ok(0) => {
+            *open = false;
+            let _ = to.shutdown().await;
+            true
+        }
+        Ok(n) => to.write_all(&buf[..n]).await.is_ok(),
+        Err(_) => false,
     }
 }
 

@@ -29,9 +29,19 @@ fn options(addr: SocketAddr, id: &str) -> Options {
 }
 
 async fn connect(addr: SocketAddr, id: &str) -> Client {
-    within("connect", mqtt_tokio::connect(options(addr, id)))
+    connect_with(options(addr, id)).await
+}
+
+async fn connect_with(options: Options) -> Client {
+    within("connect", mqtt_tokio::connect(options))
         .await
         .expect("connects")
+}
+
+/// Subscribes `client` to `filter`, expecting it granted as asked.
+async fn subscribe(client: &Client, filter: &str, qos: QoS) {
+    let granted = within("subscribe", client.subscribe(filter, qos)).await;
+    assert_eq!(granted.expect("granted"), qos);
 }
 
 async fn next(messages: &mut Messages) -> Message {
@@ -134,9 +144,7 @@ async fn retained_message_reaches_a_new_subscriber(addr: SocketAddr) {
 async fn will_is_published_on_abrupt_loss_only(addr: SocketAddr) {
     let observer = connect(addr, "will-observer").await;
     let mut wills = observer.messages();
-    within("subscribe", observer.subscribe("wills/#", QoS::AtLeastOnce))
-        .await
-        .expect("granted");
+    subscribe(&observer, "wills/#", QoS::AtLeastOnce).await;
 
     // Lost abruptly (RST): the broker publishes the will.
     let proxy = Proxy::start(addr).await.expect("proxy");
@@ -168,9 +176,7 @@ async fn with_will(addr: SocketAddr, name: &str) -> Client {
     let mut options = options(addr, &format!("will-{name}"));
     let will = LastWill::new(format!("wills/{name}"), "gone", QoS::AtLeastOnce, false);
     options.will = Some(will);
-    within("connect", mqtt_tokio::connect(options))
-        .await
-        .expect("connects")
+    connect_with(options).await
 }
 
 async fn subscriptions_are_restored_after_a_clean_reconnect(addr: SocketAddr) {
@@ -182,9 +188,7 @@ async fn subscriptions_are_restored_after_a_clean_reconnect(addr: SocketAddr) {
     .await
     .expect("connects");
     let mut messages = client.messages();
-    within("subscribe", client.subscribe("restore/#", QoS::AtLeastOnce))
-        .await
-        .expect("granted");
+    subscribe(&client, "restore/#", QoS::AtLeastOnce).await;
     let seen = client.status();
     proxy.cut();
     let status = within("down", client.status_changed(&seen)).await;
@@ -339,13 +343,9 @@ async fn persistent_session_survives_a_broker_restart() {
     let mut broker = Mosquitto::start(&config).await.expect("mosquitto starts");
     let mut options = options(broker.addr(), "persistent");
     options.clean = false;
-    let client = within("connect", mqtt_tokio::connect(options))
-        .await
-        .expect("connects");
+    let client = connect_with(options).await;
     let mut messages = client.messages();
-    within("subscribe", client.subscribe("kept/#", QoS::AtLeastOnce))
-        .await
-        .expect("granted");
+    subscribe(&client, "kept/#", QoS::AtLeastOnce).await;
 
     broker.stop().expect("stops");
     within("down", async {
@@ -378,13 +378,9 @@ async fn a_slow_consumer_stays_connected_and_bounded(addr: SocketAddr) {
     options.response_time = Duration::from_secs(1);
     options.stream_capacity = 16;
     options.max_packet_size = 4096;
-    let client = within("connect", mqtt_tokio::connect(options))
-        .await
-        .expect("connects");
+    let client = connect_with(options).await;
     let mut messages = client.messages();
-    within("subscribe", client.subscribe("slow/#", QoS::AtLeastOnce))
-        .await
-        .expect("granted");
+    subscribe(&client, "slow/#", QoS::AtLeastOnce).await;
     let publisher = connect(addr, "slow-pub").await;
     let completions: Vec<_> = (0..COUNT)
         .map(|n| {
@@ -418,12 +414,8 @@ async fn a_resumed_backlog_waits_for_the_first_stream(addr: SocketAddr) {
     let mut options = options(addr, "backlog");
     options.clean = false;
     options.clean_init = false;
-    let client = within("connect", mqtt_tokio::connect(options.clone()))
-        .await
-        .expect("connects");
-    within("subscribe", client.subscribe("backlog/#", QoS::AtLeastOnce))
-        .await
-        .expect("granted");
+    let client = connect_with(options.clone()).await;
+    subscribe(&client, "backlog/#", QoS::AtLeastOnce).await;
     within("disconnect", client.disconnect()).await;
     drop(client);
     let publisher = connect(addr, "backlog-pub").await;
