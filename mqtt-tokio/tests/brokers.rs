@@ -76,6 +76,7 @@ against_both!(
     invalid_input_is_refused_at_the_call,
     a_slow_consumer_stays_connected_and_bounded,
     a_resumed_backlog_waits_for_the_first_stream,
+    messages_nobody_reads_after_the_last_stream_never_block_the_client,
 );
 
 async fn publish_subscribe_at_every_qos(addr: SocketAddr) {
@@ -289,6 +290,26 @@ async fn first_connect_times_out_on_a_silent_broker() {
 }
 
 #[tokio::test]
+async fn disconnect_before_connack_returns() {
+    // CONNECT is out, CONNACK never comes: the engine goes idle without an event, and
+    // disconnect() must still see it.
+    let broker = Mosquitto::start(&MosquittoConfig::default())
+        .await
+        .expect("mosquitto starts");
+    let proxy = Proxy::start(broker.addr()).await.expect("proxy");
+    proxy.set(Link::Silent);
+    let client = mqtt_tokio::start(options(proxy.addr(), "impatient")).expect("valid options");
+    within("connecting", async {
+        while client.status().state != mqtt_tokio::State::Connecting {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    within("disconnect", client.disconnect()).await;
+    assert_eq!(client.status().state, mqtt_tokio::State::Idle);
+}
+
+#[tokio::test]
 async fn start_keeps_retrying_until_the_broker_appears() {
     let addr = mqtt_conformance::broker::free_addr().expect("free port");
     let client = mqtt_tokio::start(options(addr, "patient")).expect("valid options");
@@ -437,4 +458,31 @@ async fn a_resumed_backlog_waits_for_the_first_stream(addr: SocketAddr) {
         assert_eq!(next(&mut messages).await.payload, n.to_string().as_bytes());
     }
     assert_eq!(client.status().unrouted, 0);
+}
+
+async fn messages_nobody_reads_after_the_last_stream_never_block_the_client(addr: SocketAddr) {
+    let mut options = options(addr, "forgetful");
+    options.stream_capacity = 4;
+    let client = connect_with(options).await;
+    let messages = client.messages();
+    subscribe(&client, "forgotten/#", QoS::AtLeastOnce).await;
+    drop(messages);
+    let publisher = connect(addr, "forgotten-pub").await;
+    for n in 0..20 {
+        let publish = publisher.publish("forgotten/t", n.to_string(), QoS::AtLeastOnce, false);
+        within("publish", publish).await.expect("acked");
+    }
+    // Nobody wants them: they are dropped and counted, and the client's own work goes on.
+    within(
+        "own publish",
+        client.publish("elsewhere", "x", QoS::AtLeastOnce, false),
+    )
+    .await
+    .expect("acked");
+    within("all dropped", async {
+        while client.status().unrouted < 20 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
 }

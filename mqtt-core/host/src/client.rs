@@ -94,7 +94,7 @@ impl Client {
 
     // Publishing
 
-    /// Publishes a message and waits until it is complete: QoS 0 written to the transport,
+    /// Publishes a message and waits until it is complete: QoS 0 handed to the transport,
     /// QoS 1 acknowledged, QoS 2 complete. Waits for room when the queue is full, and
     /// across outages, as mqtt_as does.
     ///
@@ -354,6 +354,7 @@ impl Client {
         shared.status.stopped = false;
         shared.engine.connect(self.inner.now());
         shared.wake_driver();
+        shared.wake_watchers();
     }
 
     /// The engine's counters: reconnects by cause, retransmissions, queue refusals, QoS 2

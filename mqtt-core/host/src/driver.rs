@@ -37,7 +37,10 @@ pub(crate) struct Driver {
     input: Buffer,
     timer: Pin<Box<dyn Timer>>,
     timer_at: Option<mqtt_core::Instant>,
+    /// Written bytes may sit in the transport (TLS) until flushed.
+    flushing: bool,
     stopping: bool,
+    finished: bool,
 }
 
 enum Link {
@@ -50,7 +53,12 @@ struct Closing {
     transport: Pin<Box<dyn Transport>>,
     bytes: Vec<u8>,
     written: usize,
+    /// Given up on after this: a dead link never takes its bytes.
+    until: std::time::Instant,
 }
+
+/// How long a transport closed on request may take to write its last bytes and close.
+const CLOSING_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Bytes on their way, `data[start..end]`: taken from the engine and not yet written, or read
 /// and not yet taken by the engine. Sized by use: see [`IO_MIN`].
@@ -135,7 +143,9 @@ impl Driver {
             input: Buffer::new(),
             timer,
             timer_at: None,
+            flushing: false,
             stopping: false,
+            finished: false,
         }
     }
 
@@ -206,11 +216,18 @@ impl Driver {
             }
             progress = true;
         }
+        shared.sync_state();
         if self.stopping
             && shared.engine.state() == State::Idle
             && matches!(self.link, Link::Down)
-            && self.closing.is_none()
+            && self
+                .closing
+                .as_ref()
+                .is_none_or(|c| c.written >= c.bytes.len())
         {
+            // The last DISCONNECT is written: a slow close does not hold the handles up.
+            self.closing = None;
+            self.finished = true;
             shared.finish();
             return None;
         }
@@ -238,10 +255,12 @@ impl Driver {
                 transport,
                 bytes: self.out.bytes().to_vec(),
                 written: 0,
+                until: self.inner.runtime.now() + CLOSING_TIME,
             });
         }
         self.out.clear();
         self.input.clear();
+        self.flushing = false;
     }
 
     /// The transport failed: tell the engine, which decides what next.
@@ -249,6 +268,7 @@ impl Driver {
         self.link = Link::Down;
         self.out.clear();
         self.input.clear();
+        self.flushing = false;
         let mut shared = self.inner.lock();
         shared.lost_transport(error);
         shared.engine.handle_disconnected(self.inner.now());
@@ -294,8 +314,18 @@ impl Driver {
                 }
             }
         }
-        if progress && let Poll::Ready(Err(error)) = transport.as_mut().poll_flush(cx) {
-            self.lose(Some(error));
+        // A TLS stream may take bytes and hold records back: flush until it says done, on
+        // every turn, so they never wait for the next write.
+        self.flushing |= progress;
+        if self.flushing {
+            match transport.as_mut().poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.flushing = false,
+                Poll::Ready(Err(error)) => {
+                    self.lose(Some(error));
+                    return true;
+                }
+                Poll::Pending => {}
+            }
         }
         progress
     }
@@ -334,6 +364,10 @@ impl Driver {
         let Some(closing) = &mut self.closing else {
             return false;
         };
+        if self.inner.runtime.now() >= closing.until {
+            self.closing = None;
+            return true;
+        }
         let done = loop {
             let Some(rest) = closing
                 .bytes
@@ -372,5 +406,14 @@ impl Driver {
         let now = self.inner.now().max(at);
         self.inner.lock().engine.handle_timeout(now);
         true
+    }
+}
+
+impl Drop for Driver {
+    /// A runtime that drops the task (shutting down) still lets every waiter see the end.
+    fn drop(&mut self) {
+        if !self.finished {
+            self.inner.lock().finish();
+        }
     }
 }

@@ -12,6 +12,9 @@ use mqtt_core::{ConnectionError, Event, Op, TopicFilter, TopicName, topic_matche
 use crate::runtime::Runtime;
 use crate::{Message, Status};
 
+/// Wakers kept for `watch` before all are woken and dropped.
+const MAX_WATCHERS: usize = 64;
+
 /// What handles hold: the shared state and the runtime.
 #[derive(Debug)]
 pub(crate) struct Inner {
@@ -87,6 +90,8 @@ pub(crate) struct Shared {
     /// Messages that arrived while no stream was open (a resumed session's backlog arrives
     /// right after connecting): the first stream takes them.
     early: VecDeque<Message>,
+    /// Whether a stream was ever opened: after that, `early` is not used.
+    streams_opened: bool,
     stream_capacity: usize,
     /// A message no stream could take yet: delivery waits for room.
     parked: Option<Message>,
@@ -108,6 +113,7 @@ impl Shared {
             watchers: Vec::new(),
             streams: Vec::new(),
             early: VecDeque::new(),
+            streams_opened: false,
             stream_capacity: stream_capacity.max(1),
             parked: None,
             shutdown: false,
@@ -141,20 +147,26 @@ impl Shared {
     pub(crate) fn drain_events(&mut self) -> bool {
         let mut any = false;
         if let Some(message) = self.parked.take() {
-            if let Err(message) = self.deliver(message) {
-                self.parked = Some(message);
-                return false;
+            match self.deliver(message) {
+                Ok(()) => any = true,
+                Err(message) => self.parked = Some(message),
             }
-            any = true;
         }
-        while let Some(event) = self.engine.poll_event() {
+        loop {
+            // While a message waits for room, connection changes and completions still flow.
+            let event = match self.parked {
+                Some(_) => self.engine.poll_notice(),
+                None => self.engine.poll_event(),
+            };
+            let Some(event) = event else {
+                break;
+            };
             any = true;
             match event {
                 Event::Message(publish) => {
                     let message = Message::from_publish(&publish);
                     if let Err(message) = self.deliver(message) {
                         self.parked = Some(message);
-                        break;
                     }
                 }
                 Event::Published(op) | Event::Unsubscribed(op) => self.complete(op, Outcome::Done),
@@ -208,7 +220,7 @@ impl Shared {
     /// Hands `message` to every stream whose filter matches, or to none if one is full.
     fn deliver(&mut self, message: Message) -> Result<(), Message> {
         let capacity = self.stream_capacity;
-        if self.streams.iter().all(Option::is_none) {
+        if !self.streams_opened {
             if self.early.len() >= capacity {
                 return Err(message);
             }
@@ -271,8 +283,24 @@ impl Shared {
     // The handles' side
 
     pub(crate) fn watch(&mut self, waker: &Waker) {
-        if !self.watchers.iter().any(|w| w.will_wake(waker)) {
-            self.watchers.push(waker.clone());
+        if self.watchers.iter().any(|w| w.will_wake(waker)) {
+            return;
+        }
+        // Futures dropped while watching leave their wakers here: past a bound, wake them
+        // all (a spurious wake-up re-registers the live ones) rather than grow.
+        if self.watchers.len() >= MAX_WATCHERS {
+            self.wake_watchers();
+        }
+        self.watchers.push(waker.clone());
+    }
+
+    /// Brings `status.state` up to date with the engine's, waking watchers on a change:
+    /// not every change comes with an event (a close before CONNACK, say).
+    pub(crate) fn sync_state(&mut self) {
+        let state = self.engine.state();
+        if self.status.state != state {
+            self.status.state = state;
+            self.wake_watchers();
         }
     }
 
@@ -306,6 +334,7 @@ impl Shared {
             waker: None,
         };
         // The first stream takes what arrived before any was open.
+        self.streams_opened = true;
         for message in self.early.drain(..) {
             match wants(
                 stream.filter.as_deref(),
@@ -318,6 +347,7 @@ impl Shared {
         if self.parked.is_some() {
             self.wake_driver();
         }
+        self.wake_watchers(); // `unrouted` may have changed
         match self.streams.iter().position(Option::is_none) {
             Some(id) => {
                 self.streams[id] = Some(stream);

@@ -199,6 +199,21 @@ impl Client<'_> {
         }
     }
 
+    /// The next event that is not a message nor a subscription's answer: connection changes
+    /// and completed publishes and unsubscribes. For a binding whose application has no
+    /// room for a message now: those keep flowing while input waits for it.
+    #[must_use]
+    pub fn poll_notice(&mut self) -> Option<Event<'static>> {
+        self.rx.release();
+        if let Some(status) = self.session.pop_status() {
+            return Some(status.into());
+        }
+        match self.done {
+            0 => None,
+            _ => self.report_done(),
+        }
+    }
+
     /// Handles complete packets until one must wait for the application, input runs out, or
     /// the connection ends. Returns whether anything was handled.
     fn process(&mut self) -> bool {

@@ -188,3 +188,34 @@ fn input_read_straight_into_the_receive_buffer_is_handled_as_copied_input() {
     h.drop_transport();
     assert!(h.client.receive_buffer().is_empty());
 }
+
+#[test]
+fn notices_flow_while_a_message_waits_for_the_application() {
+    // A binding with no room for a message takes only notices: completions and connection
+    // changes still arrive; the message waits, unacknowledged.
+    let mut h = Harness::new(config());
+    h.connect(false);
+    let op = h.publish("out", b"x", QoS::AtLeastOnce);
+    h.sent();
+    h.drain_events = false;
+    // Our PUBACK, then a message for the application.
+    let bytes = [
+        0x40, 2, 0, 1, 0x32, 0x07, 0x00, 0x01, b't', 0x00, 0x09, b'i', b'n',
+    ];
+    assert_eq!(h.client.handle_input(h.now, &bytes), bytes.len());
+    assert_eq!(
+        h.client.poll_notice(),
+        Some(mqtt_core::Event::Published(op))
+    );
+    assert_eq!(h.client.poll_notice(), None, "the message is not a notice");
+    h.drop_transport();
+    assert!(matches!(
+        h.client.poll_notice(),
+        Some(mqtt_core::Event::Disconnected { .. })
+    ));
+    assert_eq!(h.client.poll_notice(), None);
+    assert!(
+        h.sent().is_empty(),
+        "no PUBACK: the message was never handed out"
+    );
+}
