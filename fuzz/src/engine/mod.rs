@@ -352,11 +352,22 @@ impl Driver<'_> {
 
     /// Takes up to `max` events (zero: all), checking each.
     fn events(&mut self, max: usize) -> usize {
+        // From 128 up: an application with no room for a message takes notices only.
+        let notices = max >= 128;
+        let max = max % 128;
         let mut count = 0;
         while max == 0 || count < max {
-            let Some(event) = self.client.poll_event() else {
+            let event = match notices {
+                true => self.client.poll_notice(),
+                false => self.client.poll_event(),
+            };
+            let Some(event) = event else {
                 break;
             };
+            assert!(
+                !notices || !matches!(event, Event::Message(_) | Event::Subscribed { .. }),
+                "a notice hands out {event:?}"
+            );
             count += 1;
             if trace() {
                 eprintln!("{:>9} ms    event {event:?}", self.now);
