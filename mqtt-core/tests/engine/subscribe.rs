@@ -241,6 +241,13 @@ fn a_packet_limit_under_8_bytes_is_refused() {
 
 /// Subscribes to a..d and e..g, granted, then loses the connection.
 fn seven_granted_then_outage(h: &mut Harness) {
+    seven_granted(h);
+    h.drop_transport();
+    h.told();
+}
+
+/// Subscribes to a..d (identifier 1) and e..g (identifier 2), granted.
+fn seven_granted(h: &mut Harness) {
     h.subscribe(&[
         ("a", QoS::AtLeastOnce),
         ("b", QoS::AtLeastOnce),
@@ -255,8 +262,6 @@ fn seven_granted_then_outage(h: &mut Harness) {
     h.sent();
     h.suback(1, &[Granted(QoS::AtLeastOnce); 4]);
     h.suback(2, &[Granted(QoS::AtLeastOnce); 3]);
-    h.drop_transport();
-    h.told();
 }
 
 /// The one SUBSCRIBE sent: its identifier and filter count.
@@ -349,20 +354,7 @@ fn an_unsuback_arriving_while_a_restore_is_half_written_waits_for_the_packet() {
 fn an_unsubscribe_acknowledged_mid_restore_drops_its_filters_from_the_batches_to_come() {
     let mut h = Harness::new(small_packets());
     h.connect(false);
-    h.subscribe(&[
-        ("a", QoS::AtLeastOnce),
-        ("b", QoS::AtLeastOnce),
-        ("c", QoS::AtLeastOnce),
-        ("d", QoS::AtLeastOnce),
-    ]);
-    h.subscribe(&[
-        ("e", QoS::AtLeastOnce),
-        ("f", QoS::AtLeastOnce),
-        ("g", QoS::AtLeastOnce),
-    ]);
-    h.sent();
-    h.suback(1, &[Granted(QoS::AtLeastOnce); 4]);
-    h.suback(2, &[Granted(QoS::AtLeastOnce); 3]);
+    seven_granted(&mut h);
     // "g" goes in the first restore batch, "a" in the second.
     let op = h.unsubscribe(&["g", "a"]);
     h.sent();
