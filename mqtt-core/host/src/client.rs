@@ -143,15 +143,11 @@ impl Client {
         retain: bool,
     ) -> Result<Completion, Error> {
         let name = topic_name(topic)?;
+        let payload = payload.as_ref();
         let mut shared = self.inner.lock();
-        if shared.finished {
-            return Err(Error::Closed);
-        }
-        let op = shared
-            .engine
-            .publish(self.inner.now(), name, payload.as_ref(), qos, retain)?;
-        shared.wake_driver();
-        Ok(Completion::new(&self.inner, op))
+        self.queue(&mut shared, false, |engine, now| {
+            engine.publish(now, name, payload, qos, retain)
+        })
     }
 
     // Subscriptions
@@ -209,8 +205,7 @@ impl Client {
         completion.wait().await.map(drop)
     }
 
-    /// Queues a command, waiting for room in the queue. An `eager` completion catches the
-    /// outcome's data (SUBACK codes); a lazy one costs nothing until polled.
+    /// Queues a command, waiting for room in the queue (see [`queue`](Self::queue)).
     async fn command(
         &self,
         eager: bool,
@@ -221,25 +216,37 @@ impl Client {
     ) -> Result<Completion, Error> {
         poll_fn(|cx| {
             let mut shared = self.inner.lock();
-            if shared.finished {
-                return Poll::Ready(Err(Error::Closed));
-            }
-            match command(&mut shared.engine, self.inner.now()) {
-                Ok(op) => {
-                    shared.wake_driver();
-                    Poll::Ready(Ok(match eager {
-                        true => Completion::eager(&self.inner, &mut shared, op),
-                        false => Completion::new(&self.inner, op),
-                    }))
-                }
-                Err(CommandError::QueueFull) => {
+            match self.queue(&mut shared, eager, &mut command) {
+                Err(Error::QueueFull) => {
                     shared.watch(cx.waker());
                     Poll::Pending
                 }
-                Err(error) => Poll::Ready(Err(error.into())),
+                result => Poll::Ready(result),
             }
         })
         .await
+    }
+
+    /// Queues a command now, or says why not. An `eager` completion catches the outcome's
+    /// data (SUBACK codes); a lazy one costs nothing until polled.
+    fn queue(
+        &self,
+        shared: &mut Shared,
+        eager: bool,
+        command: impl FnOnce(
+            &mut mqtt_core::Client<'static>,
+            mqtt_core::Instant,
+        ) -> Result<Op, CommandError>,
+    ) -> Result<Completion, Error> {
+        if shared.finished {
+            return Err(Error::Closed);
+        }
+        let op = command(&mut shared.engine, self.inner.now())?;
+        shared.wake_driver();
+        Ok(match eager {
+            true => Completion::eager(&self.inner, shared, op),
+            false => Completion::new(&self.inner, op),
+        })
     }
 
     /// A stream of every message received from now on.

@@ -194,7 +194,6 @@ impl Shared {
             }
         }
         if any {
-            self.status.state = self.engine.state();
             self.wake_watchers();
             // Readers are woken once per batch, not once per message.
             for stream in self.streams.iter_mut().flatten() {
@@ -230,35 +229,37 @@ impl Shared {
         }
         // Filters need the topic, validated; most streams take everything.
         let filtered = self.streams.iter().flatten().any(|s| s.filter.is_some());
-        let name = filtered.then(|| message.topic.clone());
-        let topic = name.as_deref().and_then(|name| TopicName::new(name).ok());
-        let matches = |stream: &Stream| wants(stream.filter.as_deref(), topic);
+        let topic = filtered
+            .then(|| TopicName::new(&message.topic).ok())
+            .flatten();
+        let matches = |stream: &Option<Stream>| {
+            stream
+                .as_ref()
+                .is_some_and(|s| wants(s.filter.as_deref(), topic))
+        };
         if self
             .streams
             .iter()
-            .flatten()
-            .any(|s| matches(s) && s.queue.len() >= capacity)
+            .any(|s| matches(s) && s.as_ref().is_some_and(|s| s.queue.len() >= capacity))
         {
             return Err(message);
         }
-        let mut left = self.streams.iter().flatten().filter(|s| matches(s)).count();
-        if left == 0 {
+        self.status.received += 1;
+        let Some(last) = self.streams.iter().rposition(matches) else {
             self.status.unrouted += 1;
-        }
-        let mut message = Some(message);
-        for stream in self.streams.iter_mut().flatten().filter(|s| matches(s)) {
-            left -= 1;
-            // The last receiver takes the message itself; the others, clones.
-            let copy = if left == 0 {
-                message.take()
-            } else {
-                message.clone()
-            };
-            if let Some(copy) = copy {
-                stream.queue.push_back(copy);
+            return Ok(());
+        };
+        // Every receiver but the last takes a clone; the last, the message itself.
+        for stream in self.streams[..last].iter_mut() {
+            if matches(stream)
+                && let Some(stream) = stream
+            {
+                stream.queue.push_back(message.clone());
             }
         }
-        self.status.received += 1;
+        if let Some(Some(stream)) = self.streams.get_mut(last) {
+            stream.queue.push_back(message);
+        }
         Ok(())
     }
 
