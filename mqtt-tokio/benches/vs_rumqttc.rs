@@ -51,9 +51,9 @@ fn main() {
 
 async fn run(quick: bool) {
     let messages: u64 = if quick { 20_000 } else { 200_000 };
-    let mut config = MosquittoConfig::default();
-    config.extra = "max_inflight_messages 20\n".into();
-    let broker = Mosquitto::start(&config).await.expect("mosquitto starts");
+    let broker = Mosquitto::start(&MosquittoConfig::default())
+        .await
+        .expect("mosquitto starts");
     let addr = broker.addr();
     println!(
         "mosquitto on {addr}; {messages} messages of 64 B per row; median of {ROUNDS} rounds\n"
@@ -101,9 +101,22 @@ async fn run(quick: bool) {
 }
 
 async fn only(case: &str, client: &str) {
-    let broker = Mosquitto::start(&MosquittoConfig::default())
-        .await
-        .expect("mosquitto starts");
+    // BENCH_BROKER=host:port: a broker outside this process, so that a profiler counts the
+    // client alone.
+    let external = std::env::var("BENCH_BROKER").ok();
+    let broker = match &external {
+        Some(_) => None,
+        None => Some(
+            Mosquitto::start(&MosquittoConfig::default())
+                .await
+                .expect("mosquitto starts"),
+        ),
+    };
+    let addr = match (&external, &broker) {
+        (Some(addr), _) => addr.parse().expect("BENCH_BROKER=host:port"),
+        (None, Some(broker)) => broker.addr(),
+        (None, None) => unreachable!(),
+    };
     let case = match case {
         "qos0" => Case::Publish(0),
         "qos1" => Case::Publish(1),
@@ -111,8 +124,8 @@ async fn only(case: &str, client: &str) {
     };
     let n = std::env::var("BENCH_MESSAGES").map_or(200_000, |n| n.parse().expect("a count"));
     let sample = match client {
-        "ours" => case.run_ours(broker.addr(), n, 0).await,
-        _ => case.run_rumqttc(broker.addr(), n, 0).await,
+        "ours" => case.run_ours(addr, n, 0).await,
+        _ => case.run_rumqttc(addr, n, 0).await,
     };
     println!("{sample:?}");
 }
@@ -255,9 +268,14 @@ mod ours {
         let meter = Meter::start();
         let subscriber = mqtt_tokio::start(options).expect("starts");
         let mut messages = subscriber.messages();
-        for _ in 0..n {
-            messages.recv().await.expect("a message");
-        }
+        // The application's reader is a task, as rumqttc's event loop is.
+        tokio::spawn(async move {
+            for _ in 0..n {
+                messages.recv().await.expect("a message");
+            }
+        })
+        .await
+        .expect("reads");
         let sample = meter.stop(n);
         // Leave no session behind.
         subscriber.unsubscribe(&topic).await.expect("unsubscribed");

@@ -77,6 +77,7 @@ against_both!(
     a_slow_consumer_stays_connected_and_bounded,
     a_resumed_backlog_waits_for_the_first_stream,
     messages_nobody_reads_after_the_last_stream_never_block_the_client,
+    a_full_queue_refuses_or_waits_for_room,
 );
 
 async fn publish_subscribe_at_every_qos(addr: SocketAddr) {
@@ -485,4 +486,53 @@ async fn messages_nobody_reads_after_the_last_stream_never_block_the_client(addr
         }
     })
     .await;
+}
+
+async fn a_full_queue_refuses_or_waits_for_room(addr: SocketAddr) {
+    const QUEUE: u16 = 8;
+    const WAITING: usize = 40;
+    let proxy = Proxy::start(addr).await.expect("proxy");
+    let mut options = options(proxy.addr(), "full");
+    options.queue_capacity = QUEUE;
+    options.max_inflight = 4;
+    let client = connect_with(options).await;
+    let subscriber = connect(addr, "full-sub").await;
+    let mut messages = subscriber.messages();
+    subscribe(&subscriber, "full/#", QoS::AtLeastOnce).await;
+    // Offline: the queue fills, then refuses at once.
+    proxy.set(Link::Down);
+    let mut completions = Vec::new();
+    for n in 0..QUEUE {
+        let queued = client.try_publish("full/t", n.to_string(), QoS::AtLeastOnce, false);
+        completions.push(queued.expect("room"));
+    }
+    let refused = client.try_publish("full/t", "no room", QoS::AtLeastOnce, false);
+    assert!(matches!(refused, Err(Error::QueueFull)), "{refused:?}");
+    // Publishers that wait for room get it, in batches, once the link is back.
+    let waiting: Vec<_> = (QUEUE as usize..QUEUE as usize + WAITING)
+        .map(|n| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .publish("full/t", n.to_string(), QoS::AtLeastOnce, false)
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(client.queued(), QUEUE);
+    proxy.set(Link::Up);
+    for completion in completions {
+        within("queued publish", completion).await.expect("acked");
+    }
+    for publish in waiting {
+        let result = within("waiting publish", publish).await.expect("joins");
+        result.expect("acked");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < QUEUE as usize + WAITING {
+        let message = next(&mut messages).await;
+        seen.insert(String::from_utf8(message.payload.to_vec()).expect("utf-8"));
+    }
+    assert_eq!(client.queued(), 0);
 }

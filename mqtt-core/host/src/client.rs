@@ -218,7 +218,7 @@ impl Client {
             let mut shared = self.inner.lock();
             match self.queue(&mut shared, eager, &mut command) {
                 Err(Error::QueueFull) => {
-                    shared.watch(cx.waker());
+                    shared.wait_room(cx.waker());
                     Poll::Pending
                 }
                 result => Poll::Ready(result),

@@ -12,7 +12,7 @@ use mqtt_core::{ConnectionError, Event, Op, TopicFilter, TopicName, topic_matche
 use crate::runtime::Runtime;
 use crate::{Message, Status};
 
-/// Wakers kept for `watch` before all are woken and dropped.
+/// Wakers kept for `watch` (or `wait_room`) before all are woken and dropped.
 const MAX_WATCHERS: usize = 64;
 
 /// What handles hold: the shared state and the runtime.
@@ -84,8 +84,13 @@ pub(crate) struct Shared {
     driver: Option<Waker>,
     /// Commands someone waits on, by handle.
     waiters: HashMap<Op, Waiter>,
-    /// Woken on any change: status, input (for `broker_up`), completions (queue room).
+    /// Woken on any change: status, input (for `broker_up`), completions.
     watchers: Vec<Waker>,
+    /// Commands waiting for room in the queue: woken once `queued` is down to `room_mark`, a
+    /// quarter below where it was when they found it full, so that a publisher running
+    /// ahead of its acknowledgements wakes once per batch, not once per acknowledgement.
+    room: Vec<Waker>,
+    room_mark: u16,
     streams: Vec<Option<Stream>>,
     /// Messages that arrived while no stream was open (a resumed session's backlog arrives
     /// right after connecting): the first stream takes them.
@@ -111,6 +116,8 @@ impl Shared {
             driver: None,
             waiters: HashMap::new(),
             watchers: Vec::new(),
+            room: Vec::new(),
+            room_mark: 0,
             streams: Vec::new(),
             early: VecDeque::new(),
             streams_opened: false,
@@ -137,9 +144,7 @@ impl Shared {
     }
 
     pub(crate) fn wake_watchers(&mut self) {
-        for waker in self.watchers.drain(..) {
-            waker.wake();
-        }
+        wake_all(&mut self.watchers);
     }
 
     /// Drains the engine's events into waiters, streams and status, until a message finds
@@ -195,6 +200,9 @@ impl Shared {
         }
         if any {
             self.wake_watchers();
+            if !self.room.is_empty() && self.engine.queued() <= self.room_mark {
+                wake_all(&mut self.room);
+            }
             // Readers are woken once per batch, not once per message.
             for stream in self.streams.iter_mut().flatten() {
                 if !stream.queue.is_empty()
@@ -269,6 +277,7 @@ impl Shared {
         self.status.connected = false;
         self.status.state = self.engine.state();
         self.wake_watchers();
+        wake_all(&mut self.room);
         for waiter in self.waiters.values_mut() {
             if let Some(waker) = waiter.waker.take() {
                 waker.wake();
@@ -284,15 +293,18 @@ impl Shared {
     // The handles' side
 
     pub(crate) fn watch(&mut self, waker: &Waker) {
-        if self.watchers.iter().any(|w| w.will_wake(waker)) {
-            return;
-        }
-        // Futures dropped while watching leave their wakers here: past a bound, wake them
-        // all (a spurious wake-up re-registers the live ones) rather than grow.
-        if self.watchers.len() >= MAX_WATCHERS {
-            self.wake_watchers();
-        }
-        self.watchers.push(waker.clone());
+        keep(&mut self.watchers, waker);
+    }
+
+    /// Registers `waker` to be woken when the full queue has room again.
+    pub(crate) fn wait_room(&mut self, waker: &Waker) {
+        let queued = self.engine.queued();
+        let mark = queued.saturating_sub((queued / 4).max(1));
+        self.room_mark = match self.room.is_empty() {
+            true => mark,
+            false => self.room_mark.max(mark),
+        };
+        keep(&mut self.room, waker);
     }
 
     /// Brings `status.state` up to date with the engine's, waking watchers on a change:
@@ -401,6 +413,25 @@ impl Shared {
             .last_error
             .unwrap_or(ConnectionError::TransportClosed)
     }
+}
+
+fn wake_all(wakers: &mut Vec<Waker>) {
+    for waker in wakers.drain(..) {
+        waker.wake();
+    }
+}
+
+/// Adds `waker` to `wakers` unless there. Futures dropped while waiting leave their wakers
+/// behind: past a bound, all are woken (a spurious wake-up re-registers the live ones) rather
+/// than grow.
+fn keep(wakers: &mut Vec<Waker>, waker: &Waker) {
+    if wakers.iter().any(|w| w.will_wake(waker)) {
+        return;
+    }
+    if wakers.len() >= MAX_WATCHERS {
+        wake_all(wakers);
+    }
+    wakers.push(waker.clone());
 }
 
 /// Whether a stream with `filter` (`None`: every message) wants a message on `topic`.
