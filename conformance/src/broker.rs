@@ -16,7 +16,7 @@ pub fn free_addr() -> io::Result<SocketAddr> {
 }
 
 /// Waits until `addr` accepts connections, for up to 10 s.
-async fn ready(addr: SocketAddr) -> io::Result<()> {
+pub async fn ready(addr: SocketAddr) -> io::Result<()> {
     for _ in 0..1000 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             return Ok(());
@@ -169,8 +169,15 @@ impl Mosquitto {
         &self.dir
     }
 
-    /// Starts the process again (same port, same directory) after a stop or a kill.
+    /// Starts the process again (same port, same directory) after a stop or a kill, and
+    /// waits until it accepts connections.
     pub async fn run(&mut self) -> io::Result<()> {
+        self.spawn()?;
+        ready(self.addr).await
+    }
+
+    /// Starts the process again, without waiting for it (see [`ready`]).
+    pub fn spawn(&mut self) -> io::Result<()> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -188,7 +195,7 @@ impl Mosquitto {
                 )
             })?;
         self.child = Some(child);
-        ready(self.addr).await
+        Ok(())
     }
 
     /// Stops gracefully (SIGTERM: it saves its state) and waits for the process to end.

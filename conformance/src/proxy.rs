@@ -1,16 +1,39 @@
-//! A fault proxy between a client and a broker: a TCP relay on loopback that can cut its
-//! connections (RST), fall silent (the half-open link of a WiFi dropout: nothing forwarded,
-//! nothing closed), and refuse new ones.
+//! A fault proxy between a client and a broker: a TCP relay on loopback, in-process, seeded
+//! and scriptable (smoltcp's FaultInjector and str0m's netem, for a TCP stream).
+//!
+//! What it can do to the connections it relays:
+//! - end them: [`cut`](Proxy::cut) (RST both ways) or [`close`](Proxy::close) (FIN both ways);
+//! - hold them: [`Link::Silent`] (a WiFi dropout: nothing forwarded, nothing closed), one way
+//!   only ([`Link::SilentUp`], [`Link::SilentDown`]), or refuse them ([`Link::Down`]);
+//! - shape the bytes that flow ([`Shaping`]): latency and jitter, a bandwidth limit, and
+//!   fragmentation down to one byte per write;
+//! - flap: [`flap`](Proxy::flap) runs a seeded [`Flapping`] schedule of those faults.
+//!
+//! ```no_run
+//! # async fn demo(broker: std::net::SocketAddr) -> std::io::Result<()> {
+//! use std::time::Duration;
+//! use mqtt_conformance::proxy::{Link, Proxy, Shaping};
+//! let proxy = Proxy::start(broker).await?; // clients connect to proxy.addr()
+//! proxy.shape(Shaping { latency: Duration::from_millis(20), fragment: 1, ..Shaping::default() });
+//! proxy.set(Link::Silent); // half-open: the client must notice by itself
+//! proxy.set(Link::Up); // the silent connections are reset, as their peers gave up
+//! # Ok(()) }
+//! ```
 
+use std::collections::VecDeque;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Shutdown, SocketAddr};
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::rng::Rng;
 
 /// What the link does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,7 +45,90 @@ pub enum Link {
     /// and held silent too. When the link comes back up, the connections that fell silent
     /// are reset, as their endpoints have given up on them.
     Silent,
+    /// As [`Silent`](Self::Silent), from the client to the broker only.
+    SilentUp,
+    /// As [`Silent`](Self::Silent), from the broker to the client only.
+    SilentDown,
     /// New connections are reset at once; existing ones are reset.
+    Down,
+}
+
+impl Link {
+    /// Whether bytes going `way` are held.
+    const fn holds(self, way: Way) -> bool {
+        matches!(
+            (self, way),
+            (Self::Silent, _) | (Self::SilentUp, Way::Up) | (Self::SilentDown, Way::Down)
+        )
+    }
+}
+
+/// What happens to the bytes that flow, each way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shaping {
+    /// Every read is delivered this much later.
+    pub latency: Duration,
+    /// Plus up to this much more, drawn per read; order is kept.
+    pub jitter: Duration,
+    /// Bytes per second each way; zero is unlimited.
+    pub bandwidth: u64,
+    /// At most this many bytes per write (1: byte by byte); zero is unlimited.
+    pub fragment: usize,
+}
+
+/// A flapping link: faults drawn from `faults`, each lasting a time drawn from `outage`,
+/// separated by times drawn from `uptime`.
+#[derive(Clone, Debug)]
+pub struct Flapping {
+    /// The random draws' seed: the same seed, the same schedule.
+    pub seed: u64,
+    /// How long the link stays up between faults.
+    pub uptime: Range<Duration>,
+    /// How long a fault lasts (a cut or close is followed by this much of `Down`).
+    pub outage: Range<Duration>,
+    /// The faults to draw from.
+    pub faults: Vec<Fault>,
+}
+
+/// One fault of a [`Flapping`] schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// RST, then down for the outage.
+    Cut,
+    /// FIN, then down for the outage.
+    Close,
+    /// Silent both ways for the outage.
+    Silent,
+    /// Silent one way (drawn) for the outage.
+    SilentOneWay,
+    /// Down (new connections refused, existing reset) for the outage.
+    Down,
+}
+
+/// How a relayed connection is ended by the proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    Reset,
+    Close,
+}
+
+/// What the relays follow.
+#[derive(Clone, Copy, Debug)]
+struct Control {
+    link: Link,
+    shaping: Shaping,
+    /// Bumped to end every connection made before, the way `end` says.
+    generation: u64,
+    end: End,
+}
+
+/// Which way bytes go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Way {
+    /// Client to broker.
+    Up,
+    /// Broker to client.
     Down,
 }
 
@@ -30,30 +136,50 @@ pub enum Link {
 #[derive(Debug)]
 pub struct Proxy {
     addr: SocketAddr,
-    link: watch::Sender<(Link, u64)>,
-    accepted: Arc<AtomicU64>,
+    control: Arc<watch::Sender<Control>>,
+    counters: Arc<Counters>,
     task: JoinHandle<()>,
+    /// Where its tasks run, for [`flap`](Self::flap) called from any executor.
+    runtime: tokio::runtime::Handle,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    accepted: AtomicU64,
+    faults: AtomicU64,
 }
 
 impl Proxy {
-    /// A proxy on a free loopback port, relaying to `upstream`.
+    /// A proxy on a free loopback port, relaying to `upstream`, with seed 0.
     pub async fn start(upstream: SocketAddr) -> io::Result<Self> {
+        Self::start_seeded(upstream, 0).await
+    }
+
+    /// A proxy whose random draws (jitter) come from `seed`.
+    pub async fn start_seeded(upstream: SocketAddr, seed: u64) -> io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let (link, watcher) = watch::channel((Link::Up, 0));
-        let accepted = Arc::new(AtomicU64::new(0));
-        let count = Arc::clone(&accepted);
+        let (control, watcher) = watch::channel(Control {
+            link: Link::Up,
+            shaping: Shaping::default(),
+            generation: 0,
+            end: End::Reset,
+        });
+        let counters = Arc::new(Counters::default());
+        let count = Arc::clone(&counters);
         let task = tokio::spawn(async move {
+            let mut rng = Rng::new(seed);
             while let Ok((client, _)) = listener.accept().await {
-                count.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(relay(client, upstream, watcher.clone()));
+                count.accepted.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(relay(client, upstream, watcher.clone(), rng.fork()));
             }
         });
         Ok(Self {
             addr,
-            link,
-            accepted,
+            control: Arc::new(control),
+            counters,
             task,
+            runtime: tokio::runtime::Handle::current(),
         })
     }
 
@@ -64,26 +190,117 @@ impl Proxy {
 
     /// Connections accepted so far.
     pub fn accepted(&self) -> u64 {
-        self.accepted.load(Ordering::Relaxed)
+        self.counters.accepted.load(Ordering::Relaxed)
+    }
+
+    /// Faults injected so far: cuts, closes, and every change away from [`Link::Up`].
+    pub fn faults(&self) -> u64 {
+        self.counters.faults.load(Ordering::Relaxed)
     }
 
     /// Resets every connection now (RST both ways); new connections are relayed.
     pub fn cut(&self) {
-        self.link.send_modify(|(link, cuts)| {
-            *link = Link::Up;
-            *cuts += 1;
+        self.end(End::Reset);
+    }
+
+    /// Closes every connection now (FIN both ways); new connections are relayed.
+    pub fn close(&self) {
+        self.end(End::Close);
+    }
+
+    fn end(&self, end: End) {
+        self.counters.faults.fetch_add(1, Ordering::Relaxed);
+        self.control.send_modify(|c| {
+            c.link = Link::Up;
+            c.generation += 1;
+            c.end = end;
         });
     }
 
     /// Sets what the link does from now on.
     pub fn set(&self, link: Link) {
-        self.link.send_modify(|(now, cuts)| {
-            if *now != link && *now != Link::Up {
-                *cuts += 1; // Coming back from silence or down resets what fell silent.
-            }
-            *now = link;
-        });
+        set(&self.control, &self.counters, link);
     }
+
+    /// Shapes the bytes that flow from now on, on every connection.
+    pub fn shape(&self, shaping: Shaping) {
+        self.control.send_modify(|c| c.shaping = shaping);
+    }
+
+    /// Runs `schedule` until the returned handle is dropped; the link is left up.
+    pub fn flap(&self, schedule: Flapping) -> Flapper {
+        let control = Arc::clone(&self.control);
+        let counters = Arc::clone(&self.counters);
+        let task = self.runtime.spawn(async move {
+            let mut rng = Rng::new(schedule.seed);
+            loop {
+                tokio::time::sleep(rng.duration(&schedule.uptime)).await;
+                let outage = rng.duration(&schedule.outage);
+                let fault = *rng.pick(&schedule.faults).unwrap_or(&Fault::Cut);
+                let link = match fault {
+                    Fault::Cut | Fault::Close => {
+                        counters.faults.fetch_add(1, Ordering::Relaxed);
+                        control.send_modify(|c| {
+                            c.link = Link::Down;
+                            c.generation += 1;
+                            c.end = if fault == Fault::Cut {
+                                End::Reset
+                            } else {
+                                End::Close
+                            };
+                        });
+                        None
+                    }
+                    Fault::Silent => Some(Link::Silent),
+                    Fault::SilentOneWay if rng.below(2) == 0 => Some(Link::SilentUp),
+                    Fault::SilentOneWay => Some(Link::SilentDown),
+                    Fault::Down => Some(Link::Down),
+                };
+                if let Some(link) = link {
+                    set(&control, &counters, link);
+                }
+                tokio::time::sleep(outage).await;
+                set(&control, &counters, Link::Up);
+            }
+        });
+        Flapper {
+            task,
+            control: Arc::clone(&self.control),
+            counters: Arc::clone(&self.counters),
+        }
+    }
+}
+
+/// A running [`Flapping`] schedule: dropping it stops the schedule and brings the link up.
+#[derive(Debug)]
+pub struct Flapper {
+    task: JoinHandle<()>,
+    control: Arc<watch::Sender<Control>>,
+    counters: Arc<Counters>,
+}
+
+impl Drop for Flapper {
+    fn drop(&mut self) {
+        self.task.abort();
+        set(&self.control, &self.counters, Link::Up);
+    }
+}
+
+/// Sets the link; leaving silence or down ends what fell silent, as a reset.
+fn set(control: &watch::Sender<Control>, counters: &Counters, link: Link) {
+    control.send_modify(|c| {
+        if c.link == link {
+            return;
+        }
+        if link != Link::Up {
+            counters.faults.fetch_add(1, Ordering::Relaxed);
+        }
+        if c.link != Link::Up {
+            c.generation += 1;
+            c.end = End::Reset;
+        }
+        c.link = link;
+    });
 }
 
 impl Drop for Proxy {
@@ -94,80 +311,183 @@ impl Drop for Proxy {
 }
 
 /// Relays one connection until both sides have closed (FIN is passed on as FIN), or the
-/// link resets it.
-async fn relay(client: TcpStream, upstream: SocketAddr, mut link: watch::Receiver<(Link, u64)>) {
-    let (state, born) = *link.borrow_and_update();
-    if state == Link::Down {
-        return reset(client);
+/// proxy ends it.
+async fn relay(
+    client: TcpStream,
+    upstream: SocketAddr,
+    mut control: watch::Receiver<Control>,
+    rng: Rng,
+) {
+    let born = control.borrow_and_update().generation;
+    if control.borrow().link == Link::Down {
+        return reset(&client);
     }
     let Ok(broker) = TcpStream::connect(upstream).await else {
-        return reset(client);
+        return reset(&client);
     };
     let _ = (client.set_nodelay(true), broker.set_nodelay(true));
-    let (mut client_rx, mut client_tx) = client.into_split();
-    let (mut broker_rx, mut broker_tx) = broker.into_split();
-    let (mut up, mut down) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
-    // Whether each direction still carries bytes.
-    let (mut upward, mut downward) = (true, true);
-    let graceful = loop {
-        let (state, cuts) = *link.borrow_and_update();
-        if cuts != born || state == Link::Down {
-            break false;
-        }
-        if !upward && !downward {
-            break true;
-        }
-        if state == Link::Silent {
-            // Hold everything: read nothing, write nothing, close nothing.
-            if link.changed().await.is_err() {
-                break false;
+    let (client, broker) = (Arc::new(client), Arc::new(broker));
+    let mut up = tokio::spawn(pump(
+        Way::Up,
+        Arc::clone(&client),
+        Arc::clone(&broker),
+        control.clone(),
+        rng.clone(),
+    ));
+    let mut down = tokio::spawn(pump(
+        Way::Down,
+        Arc::clone(&broker),
+        Arc::clone(&client),
+        control.clone(),
+        rng,
+    ));
+    let ended = async {
+        loop {
+            let c = *control.borrow_and_update();
+            if c.generation != born {
+                return c.end;
             }
-            continue;
-        }
-        tokio::select! {
-            read = client_rx.read(&mut up), if upward => {
-                if !pass_on(read, &up, &mut broker_tx, &mut upward).await {
-                    break false;
-                }
+            if c.link == Link::Down {
+                return End::Reset;
             }
-            read = broker_rx.read(&mut down), if downward => {
-                if !pass_on(read, &down, &mut client_tx, &mut downward).await {
-                    break false;
-                }
+            if control.changed().await.is_err() {
+                return End::Reset;
             }
-            changed = link.changed() => if changed.is_err() { break false },
         }
     };
-    if !graceful
-        && let (Ok(client), Ok(broker)) =
-            (client_rx.reunite(client_tx), broker_rx.reunite(broker_tx))
-    {
-        reset(client);
-        reset(broker);
+    let (mut up_done, mut down_done) = (false, false);
+    tokio::pin!(ended);
+    let end = loop {
+        tokio::select! {
+            end = &mut ended => break Some(end),
+            _ = &mut up, if !up_done => up_done = true,
+            _ = &mut down, if !down_done => down_done = true,
+        }
+        if up_done && down_done {
+            break None; // Both sides closed.
+        }
+    };
+    // Stopped and waited for, so that nothing holds the sockets past this point.
+    for (pump, done) in [(up, up_done), (down, down_done)] {
+        if !done {
+            pump.abort();
+            let _ = pump.await;
+        }
+    }
+    match end {
+        Some(End::Reset) => {
+            reset(&client);
+            reset(&broker);
+        }
+        Some(End::Close) => {
+            let _ = socket2::SockRef::from(&*client).shutdown(Shutdown::Both);
+            let _ = socket2::SockRef::from(&*broker).shutdown(Shutdown::Both);
+        }
+        None => {}
     }
 }
 
-/// Passes one read on: its bytes, or the end of the stream as FIN (clearing `open`). False
-/// when the relay must end.
-async fn pass_on(
-    read: io::Result<usize>,
-    buf: &[u8],
-    to: &mut tokio::net::tcp::OwnedWriteHalf,
-    open: &mut bool,
-) -> bool {
-    match read {
-        Ok(0) => {
-            *open = false;
-            let _ = to.shutdown().await;
-            true
+/// Moves bytes one way, shaped, until the end of the stream: a reader taking what comes
+/// (unless the link holds this way) and timing each chunk, and a writer delivering the chunks
+/// at their time, in order, paced and fragmented.
+async fn pump(
+    way: Way,
+    from: Arc<TcpStream>,
+    to: Arc<TcpStream>,
+    control: watch::Receiver<Control>,
+    mut rng: Rng,
+) {
+    let (chunks, mut receiver) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let mut reading = control.clone();
+    let reader = async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut last = Instant::now();
+        loop {
+            if wait_flowing(way, &mut reading).await.is_err() {
+                return;
+            }
+            let shaping = reading.borrow().shaping;
+            tokio::select! {
+                ready = from.readable() => {
+                    if ready.is_err() {
+                        return;
+                    }
+                }
+                _ = reading.changed() => continue,
+            }
+            let n = match from.try_read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(_) => 0,
+            };
+            // Later than the previous chunk, whatever the jitter: TCP keeps order.
+            let delay = shaping.latency + rng.duration(&(Duration::ZERO..shaping.jitter));
+            last = last.max(Instant::now() + delay);
+            let _ = chunks.send((last, buf[..n].to_vec()));
+            if n == 0 {
+                return;
+            }
         }
-        Ok(n) => to.write_all(&buf[..n]).await.is_ok(),
-        Err(_) => false,
+    };
+    let mut writing = control;
+    let writer = async move {
+        let mut pending = VecDeque::new();
+        while let Some((at, bytes)) = receiver.recv().await {
+            pending.extend(bytes.iter().copied());
+            tokio::time::sleep_until(at).await;
+            if bytes.is_empty() {
+                // The end of the stream: FIN once everything before it is out.
+                let _ = socket2::SockRef::from(&*to).shutdown(Shutdown::Write);
+                return;
+            }
+            while !pending.is_empty() {
+                if wait_flowing(way, &mut writing).await.is_err() {
+                    return;
+                }
+                let shaping = writing.borrow().shaping;
+                let most = match shaping.fragment {
+                    0 => pending.len(),
+                    n => n.min(pending.len()),
+                };
+                let chunk: Vec<u8> = pending.iter().take(most).copied().collect();
+                let Ok(written) = write_some(&to, &chunk).await else {
+                    return;
+                };
+                pending.drain(..written);
+                if shaping.bandwidth > 0 {
+                    let secs = written as f64 / shaping.bandwidth as f64;
+                    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+                } else if shaping.fragment > 0 {
+                    tokio::task::yield_now().await; // Let the fragment go on its own.
+                }
+            }
+        }
+    };
+    tokio::join!(reader, writer);
+}
+
+/// Waits while the link holds bytes going `way`; an error once the proxy is gone.
+async fn wait_flowing(way: Way, control: &mut watch::Receiver<Control>) -> Result<(), ()> {
+    while control.borrow_and_update().link.holds(way) {
+        control.changed().await.map_err(|_| ())?;
+    }
+    Ok(())
+}
+
+async fn write_some(to: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
+    loop {
+        to.writable().await?;
+        match to.try_write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
     }
 }
 
 /// Closes with RST instead of FIN.
-fn reset(stream: TcpStream) {
-    let _ = stream.set_zero_linger();
-    drop(stream);
+/// Makes the stream's close (when its last owner drops it) a RST instead of a FIN.
+fn reset(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
 }

@@ -47,7 +47,7 @@ impl Client {
     /// options.
     pub fn start(options: Options, runtime: Arc<dyn crate::Runtime>) -> Result<Self, Error> {
         let client_id = match options.client_id.is_empty() {
-            true => format!("mqtt-{:016x}", random()),
+            true => format!("mqtt{:016x}", random()),
             false => options.client_id.clone(),
         };
         let engine = options.engine(&client_id, random())?;

@@ -78,8 +78,9 @@ impl LastWill {
 pub struct Options {
     /// The broker.
     pub broker: Broker,
-    /// The client identifier; empty (the default) generates a random one, `mqtt-` and 16
-    /// hexadecimal digits, kept for the client's life.
+    /// The client identifier; empty (the default) generates a random one, `mqtt` and 16
+    /// hexadecimal digits (20 characters of `[0-9a-zA-Z]`, which every broker must accept
+    /// [MQTT-3.1.3-5]), kept for the client's life.
     pub client_id: String,
     /// User name and password.
     pub credentials: Option<(String, Option<Vec<u8>>)>,

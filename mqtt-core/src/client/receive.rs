@@ -360,12 +360,14 @@ impl Client<'_> {
                 self.complete(at);
             }
             (PacketType::PubRec, Kind::Publish, 2) => {
-                // Released: from now on only PUBREL goes, also after reconnects. A duplicate
-                // PUBREC sends PUBREL again.
-                record.state = state::RELEASED | state::SEND;
+                // Released: from now on only PUBREL goes, also after reconnects. It leaves
+                // with the acknowledgements, in the order the PUBRECs came [MQTT-4.6.0-4],
+                // and is awaited as sent; a duplicate PUBREC sends it again.
+                record.state = state::RELEASED | state::AWAIT;
                 record.flags &= 0x0F;
+                record.sent_at = self.session.now().as_millis() as u32;
                 self.store.set_header(at, &record);
-                self.store.send_from = self.store.send_from.min(at);
+                self.tx.ack(0x62, id);
             }
             (PacketType::UnsubAck, Kind::Unsubscribe, _) => {
                 // No longer restored after reconnects.

@@ -13,4 +13,5 @@ mod keepalive;
 mod qos_in;
 mod qos_out;
 mod queue;
+mod spec;
 mod subscribe;

@@ -1,0 +1,332 @@
+//! Running a scenario: its broker started for it, the binding's executor, the ledger's
+//! verdict. [`Ctx`] is everything a scenario touches.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::pin;
+use std::sync::LazyLock;
+use std::task::Poll;
+use std::time::Duration;
+
+use mqtt_tokio::{Broker, Client, Error, Messages, Options, QoS, Status};
+
+use crate::binding::{Binding, LocalFuture};
+use crate::broker::{Mosquitto, MosquittoConfig, Rumqttd};
+use crate::ledger::{self, Expect};
+use crate::proxy::Proxy;
+
+/// The brokers every scenario runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokerKind {
+    /// rumqttd, embedded in the test process.
+    Rumqttd,
+    /// Mosquitto, a child process.
+    Mosquitto,
+}
+
+impl fmt::Display for BrokerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Rumqttd => "rumqttd",
+            Self::Mosquitto => "mosquitto",
+        })
+    }
+}
+
+/// One scenario: a file in `scenarios/`, run for every binding against both brokers.
+#[derive(Clone, Copy)]
+pub struct Scenario {
+    /// Its name: the file's and the tests'.
+    pub name: &'static str,
+    /// How its Mosquitto is configured.
+    pub mosquitto: fn() -> MosquittoConfig,
+    /// The scenario itself.
+    pub run: for<'a> fn(&'a Ctx) -> LocalFuture<'a, ()>,
+}
+
+impl fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scenario")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// Anything slower than this, unless a scenario says otherwise, is a hang.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Runs `scenario` on `binding` against a fresh `broker`, as the ledger expects: a listed
+/// failure must fail (and is reported), a scenario listed as not applicable is reported and
+/// not run; anything else must pass.
+pub fn run(binding: &'static dyn Binding, broker: BrokerKind, scenario: &Scenario) {
+    let expect = ledger::lookup(broker, scenario.name);
+    let title = format!("{} / {} / {}", scenario.name, binding.name(), broker);
+    if let Some(Expect::NotApplicable(reason)) = expect {
+        println!("{title}: not applicable (ledger): {reason}");
+        return;
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        binding.block_on(Box::pin(async {
+            let ctx = Ctx::new(binding, broker, scenario).await;
+            (scenario.run)(&ctx).await;
+        }));
+    }));
+    match (expect, outcome) {
+        (None, Ok(())) => {}
+        (None, Err(panic)) => resume_unwind(panic),
+        (Some(Expect::Fails(reason)), Err(_)) => {
+            println!("{title}: failed as the ledger expects: {reason}");
+        }
+        (Some(Expect::Fails(reason)), Ok(())) => panic!(
+            "{title}: the ledger lists it as failing ({reason}), but it passed: remove the entry"
+        ),
+        (Some(Expect::NotApplicable(_)), _) => unreachable!("returned above"),
+    }
+}
+
+enum Fixture {
+    Rumqttd(Rumqttd),
+    Mosquitto(Mosquitto),
+}
+
+/// What a scenario works with: its broker, the binding, and helpers that fail the test with
+/// a clear message instead of hanging.
+pub struct Ctx {
+    binding: &'static dyn Binding,
+    scenario: &'static str,
+    broker: RefCell<Fixture>,
+}
+
+impl fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("binding", &self.binding.name())
+            .field("scenario", &self.scenario)
+            .field("broker", &self.kind())
+            .finish()
+    }
+}
+
+impl Ctx {
+    async fn new(binding: &'static dyn Binding, kind: BrokerKind, scenario: &Scenario) -> Self {
+        let broker = match kind {
+            BrokerKind::Rumqttd => {
+                Fixture::Rumqttd(fixtures(Rumqttd::start()).await.expect("rumqttd starts"))
+            }
+            BrokerKind::Mosquitto => {
+                let config = (scenario.mosquitto)();
+                Fixture::Mosquitto(
+                    fixtures(async move { Mosquitto::start(&config).await })
+                        .await
+                        .expect("mosquitto starts (the test command installs it)"),
+                )
+            }
+        };
+        Self {
+            binding,
+            scenario: scenario.name,
+            broker: RefCell::new(broker),
+        }
+    }
+
+    /// Which broker this run is against.
+    pub fn kind(&self) -> BrokerKind {
+        match *self.broker.borrow() {
+            Fixture::Rumqttd(_) => BrokerKind::Rumqttd,
+            Fixture::Mosquitto(_) => BrokerKind::Mosquitto,
+        }
+    }
+
+    /// The binding's name.
+    pub fn binding(&self) -> &'static str {
+        self.binding.name()
+    }
+
+    /// The broker's address.
+    pub fn addr(&self) -> SocketAddr {
+        match &*self.broker.borrow() {
+            Fixture::Rumqttd(broker) => broker.addr(),
+            Fixture::Mosquitto(broker) => broker.addr(),
+        }
+    }
+
+    /// Options for a client of the broker at `addr` named `id` (within this scenario), with
+    /// reconnects quick enough for tests: backoff from 50 to 400 ms.
+    pub fn options_at(&self, addr: SocketAddr, id: &str) -> Options {
+        let mut options = Options::new(Broker::tcp("127.0.0.1", addr.port()));
+        options.client_id = format!("{}-{id}", self.scenario);
+        options.backoff_min = Duration::from_millis(50);
+        options.backoff_max = Duration::from_millis(400);
+        options
+    }
+
+    /// [`options_at`](Self::options_at) the broker itself.
+    pub fn options(&self, id: &str) -> Options {
+        self.options_at(self.addr(), id)
+    }
+
+    /// Connects with the binding's `connect()`, failing the test on an error.
+    pub async fn connect(&self, options: Options) -> Client {
+        let id = options.client_id.clone();
+        match self.try_connect(options).await {
+            Ok(client) => client,
+            Err(error) => panic!("{id} does not connect: {error}"),
+        }
+    }
+
+    /// Connects with the binding's `connect()`.
+    pub async fn try_connect(&self, options: Options) -> Result<Client, Error> {
+        self.within("connect", PATIENCE, self.binding.connect(options))
+            .await
+    }
+
+    /// Starts with the binding's `start()`.
+    pub fn start(&self, options: Options) -> Client {
+        self.binding.start(options).expect("valid options")
+    }
+
+    /// A client connected straight to the broker and subscribed to `filter`, with its
+    /// message stream.
+    pub async fn subscriber(&self, options: Options, filter: &str, qos: QoS) -> (Client, Messages) {
+        let client = self.connect(options).await;
+        let messages = client.messages();
+        let granted = self
+            .within("subscribe", PATIENCE, client.subscribe(filter, qos))
+            .await;
+        assert!(granted.is_ok(), "subscribe {filter}: {granted:?}");
+        (client, messages)
+    }
+
+    /// Waits until `client`'s status satisfies `wanted`, and returns it.
+    pub async fn until(
+        &self,
+        client: &Client,
+        what: &str,
+        limit: Duration,
+        wanted: impl Fn(&Status) -> bool,
+    ) -> Status {
+        self.within(what, limit, async {
+            let mut status = client.status();
+            while !wanted(&status) {
+                status = client.status_changed(&status).await;
+            }
+            status
+        })
+        .await
+    }
+
+    /// A fault proxy in front of the broker.
+    pub async fn proxy(&self) -> Proxy {
+        self.proxy_seeded(0).await
+    }
+
+    /// A fault proxy in front of the broker, its random draws from `seed`.
+    pub async fn proxy_seeded(&self, seed: u64) -> Proxy {
+        let addr = self.addr();
+        fixtures(Proxy::start_seeded(addr, seed))
+            .await
+            .expect("proxy starts")
+    }
+
+    /// Waits `duration`.
+    pub async fn sleep(&self, duration: Duration) {
+        self.binding.sleep(duration).await;
+    }
+
+    /// Runs `future`, failing the test with `what` if it takes longer than `limit`.
+    pub async fn within<T>(
+        &self,
+        what: &str,
+        limit: Duration,
+        future: impl Future<Output = T>,
+    ) -> T {
+        match self.timeout(limit, future).await {
+            Some(value) => value,
+            None => panic!("{}: {what}: no result within {limit:?}", self.scenario),
+        }
+    }
+
+    /// Runs `future` for at most `limit`.
+    pub async fn timeout<T>(&self, limit: Duration, future: impl Future<Output = T>) -> Option<T> {
+        let mut future = pin!(future);
+        let mut timer = self.binding.sleep(limit);
+        poll_fn(|cx| {
+            if let Poll::Ready(value) = future.as_mut().poll(cx) {
+                return Poll::Ready(Some(value));
+            }
+            timer.as_mut().poll(cx).map(|()| None)
+        })
+        .await
+    }
+
+    /// Restarts Mosquitto on the same port: SIGKILL (a crash) if `kill`, else SIGTERM (it
+    /// saves its state). rumqttd can be neither stopped nor restarted: the ledger lists the
+    /// scenarios that need it.
+    pub async fn restart_broker(&self, kill: bool) {
+        let addr = {
+            let mut fixture = self.broker.borrow_mut();
+            let Fixture::Mosquitto(broker) = &mut *fixture else {
+                panic!("rumqttd cannot be restarted: list the scenario in the ledger");
+            };
+            let stopped = match kill {
+                true => broker.kill(),
+                false => broker.stop(),
+            };
+            stopped.expect("mosquitto stops");
+            broker.spawn().expect("mosquitto starts again");
+            broker.addr()
+        };
+        fixtures(crate::broker::ready(addr))
+            .await
+            .expect("mosquitto accepts connections again");
+    }
+}
+
+/// Runs `a` and `b` together, on any executor, and returns both results.
+pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let (mut left, mut right) = (None, None);
+    poll_fn(|cx| {
+        if left.is_none()
+            && let Poll::Ready(value) = a.as_mut().poll(cx)
+        {
+            left = Some(value);
+        }
+        if right.is_none()
+            && let Poll::Ready(value) = b.as_mut().poll(cx)
+        {
+            right = Some(value);
+        }
+        match (left.take(), right.take()) {
+            (Some(l), Some(r)) => Poll::Ready((l, r)),
+            (l, r) => {
+                (left, right) = (l, r);
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+/// Runs a fixture's future on tokio: the caller's runtime if it is one, else a runtime kept
+/// for fixtures (bindings on other executors).
+pub async fn fixtures<F>(future: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for fixtures")
+    });
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => future.await,
+        Err(_) => RUNTIME.spawn(future).await.expect("fixture task"),
+    }
+}

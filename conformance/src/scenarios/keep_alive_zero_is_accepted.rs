@@ -1,0 +1,39 @@
+//! Keep alive 0 turns the mechanism off (spec 3.1.2.10): the broker accepts the connection
+//! and the client works without pings.
+
+use std::time::Duration;
+
+use mqtt_tokio::QoS;
+
+use crate::harness::{Ctx, PATIENCE, Scenario};
+
+/// The scenario.
+pub const SCENARIO: Scenario = Scenario {
+    name: "keep_alive_zero_is_accepted",
+    mosquitto: Default::default,
+    run: |ctx| Box::pin(run(ctx)),
+};
+
+async fn run(ctx: &Ctx) {
+    let mut options = ctx.options("no-keep-alive");
+    options.keep_alive = Duration::ZERO;
+    options.connect_timeout = Duration::from_secs(3);
+    let client = ctx.connect(options).await;
+    let mut messages = client.messages();
+    let granted = ctx
+        .within(
+            "subscribe",
+            PATIENCE,
+            client.subscribe("zero/t", QoS::AtLeastOnce),
+        )
+        .await;
+    assert_eq!(granted.expect("granted"), QoS::AtLeastOnce);
+    let sent = client.publish("zero/t", "still here", QoS::AtLeastOnce, false);
+    ctx.within("publish", PATIENCE, sent).await.expect("acked");
+    let message = ctx.within("message", PATIENCE, messages.recv()).await;
+    assert_eq!(
+        message.expect("stream open").payload.as_ref(),
+        b"still here"
+    );
+    assert!(client.is_connected());
+}
