@@ -39,7 +39,12 @@ pub struct Rumqttd {
 impl Rumqttd {
     /// Starts a broker on a free loopback port and waits until it accepts connections.
     pub async fn start() -> io::Result<Self> {
-        let addr = free_addr()?;
+        Self::start_on(free_addr()?, None).await
+    }
+
+    /// Starts a broker on `addr`, requiring `user` (name and password) if given, and waits
+    /// until it accepts connections.
+    pub async fn start_on(addr: SocketAddr, user: Option<(String, String)>) -> io::Result<Self> {
         let server = rumqttd::ServerSettings {
             name: "v4".into(),
             listen: addr,
@@ -49,7 +54,7 @@ impl Rumqttd {
                 connection_timeout_ms: 60_000,
                 max_payload_size: 1024 * 1024,
                 max_inflight_count: 100,
-                auth: None,
+                auth: user.map(|user| HashMap::from([user])),
                 external_auth: None,
                 dynamic_filters: true,
             },
@@ -95,6 +100,85 @@ pub struct MosquittoConfig {
     pub user: Option<(String, String)>,
     /// Lines added to the configuration as they are.
     pub extra: String,
+    /// Files written into its directory before it starts: name and contents. Mosquitto runs
+    /// in that directory, so [`extra`](Self::extra) names them by their relative path.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl MosquittoConfig {
+    /// Its listener speaks TLS only, with certificates generated for it (see [`Pki`]), and
+    /// requires a client certificate if `require_client_certificate`.
+    pub fn tls(require_client_certificate: bool) -> Self {
+        Self {
+            extra: format!(
+                "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate {require_client_certificate}\n",
+                Pki::CA,
+                Pki::SERVER_CERT,
+                Pki::SERVER_KEY
+            ),
+            files: Pki::generate().files,
+            ..Self::default()
+        }
+    }
+}
+
+/// Certificates for a TLS listener, as PEM files in the broker's directory: a CA ([`Self::CA`]),
+/// a server certificate it signed for `localhost`, a client certificate it signed, and a
+/// second CA of the same name that signed nothing the broker has ([`Self::UNTRUSTED_CA`]).
+#[derive(Debug)]
+pub struct Pki {
+    /// The files: name and contents.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl Pki {
+    /// The CA that signed the server's and the client's certificates.
+    pub const CA: &str = "ca.pem";
+    /// Another CA, with the same name, that signed neither.
+    pub const UNTRUSTED_CA: &str = "untrusted-ca.pem";
+    /// The server's certificate, for `localhost`.
+    pub const SERVER_CERT: &str = "server.pem";
+    /// The server's private key.
+    pub const SERVER_KEY: &str = "server.key";
+    /// The client's certificate.
+    pub const CLIENT_CERT: &str = "client.pem";
+    /// The client's private key.
+    pub const CLIENT_KEY: &str = "client.key";
+
+    /// Generates them all (fresh keys every time).
+    pub fn generate() -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        let ca = || {
+            let key = KeyPair::generate().expect("a CA key");
+            let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            // Distinct names: OpenSSL takes a certificate whose subject is its issuer's for a
+            // self-signed one.
+            params
+                .distinguished_name
+                .push(DnType::CommonName, "mqtt test CA");
+            let cert = params.self_signed(&key).expect("a CA certificate");
+            (cert, key)
+        };
+        let (ca_cert, ca_key) = ca();
+        let mut files = vec![(Self::CA.to_owned(), ca_cert.pem().into_bytes())];
+        for (who, names, cert_file, key_file) in [
+            ("server", "localhost", Self::SERVER_CERT, Self::SERVER_KEY),
+            ("client", "client", Self::CLIENT_CERT, Self::CLIENT_KEY),
+        ] {
+            let key = KeyPair::generate().expect("a key");
+            let mut params = CertificateParams::new(vec![names.to_owned()]).expect("params");
+            params.distinguished_name.push(DnType::CommonName, who);
+            let cert = params
+                .signed_by(&key, &ca_cert, &ca_key)
+                .expect("a certificate");
+            files.push((cert_file.to_owned(), cert.pem().into_bytes()));
+            files.push((key_file.to_owned(), key.serialize_pem().into_bytes()));
+        }
+        let (untrusted, _) = ca();
+        files.push((Self::UNTRUSTED_CA.to_owned(), untrusted.pem().into_bytes()));
+        Self { files }
+    }
 }
 
 /// A Mosquitto child process on a free loopback port, with its own directory. Killed, and
@@ -149,6 +233,9 @@ impl Mosquitto {
         }
         conf.push_str("max_queued_messages 1000000\nmax_inflight_messages 20\n");
         conf.push_str(&config.extra);
+        for (name, contents) in &config.files {
+            std::fs::write(dir.join(name), contents)?;
+        }
         std::fs::write(dir.join("mosquitto.conf"), conf)?;
         let mut broker = Self {
             addr,
@@ -185,6 +272,7 @@ impl Mosquitto {
         let child = Command::new(mosquitto_binary())
             .arg("-c")
             .arg(self.dir.join("mosquitto.conf"))
+            .current_dir(&self.dir)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -6,15 +6,16 @@ use std::fmt;
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::LazyLock;
 use std::task::Poll;
 use std::time::Duration;
 
-use mqtt_tokio::{Broker, Client, Error, Messages, Options, QoS, Status};
+use mqtt_tokio::{Broker, Client, Error, Message, Messages, Options, QoS, Status, TlsOptions};
 
 use crate::binding::{Binding, LocalFuture};
-use crate::broker::{Mosquitto, MosquittoConfig, Rumqttd};
+use crate::broker::{Mosquitto, MosquittoConfig, Rumqttd, free_addr};
 use crate::ledger::{self, Expect};
 use crate::proxy::Proxy;
 
@@ -41,7 +42,8 @@ impl fmt::Display for BrokerKind {
 pub struct Scenario {
     /// Its name: the file's and the tests'.
     pub name: &'static str,
-    /// How its Mosquitto is configured.
+    /// How its Mosquitto is configured. rumqttd takes the one setting it shares: the user
+    /// name and password it requires.
     pub mosquitto: fn() -> MosquittoConfig,
     /// The scenario itself.
     pub run: for<'a> fn(&'a Ctx) -> LocalFuture<'a, ()>,
@@ -92,11 +94,43 @@ enum Fixture {
     Mosquitto(Mosquitto),
 }
 
+impl Fixture {
+    /// A broker of `kind` configured by `config`, on `addr` or a free port.
+    async fn start(kind: BrokerKind, config: MosquittoConfig, addr: Option<SocketAddr>) -> Self {
+        let addr = addr.unwrap_or_else(|| free_addr().expect("a free port"));
+        match kind {
+            BrokerKind::Rumqttd => Self::Rumqttd(
+                fixtures(Rumqttd::start_on(addr, config.user))
+                    .await
+                    .expect("rumqttd starts"),
+            ),
+            BrokerKind::Mosquitto => Self::Mosquitto(
+                fixtures(async move { Mosquitto::start_on(addr, &config).await })
+                    .await
+                    .expect("mosquitto starts (the test command installs it)"),
+            ),
+        }
+    }
+}
+
+/// A second broker a scenario started ([`Ctx::broker_on`]); it stops when dropped (rumqttd
+/// cannot stop: it ends with the process).
+pub struct OtherBroker {
+    _broker: Fixture,
+}
+
+impl fmt::Debug for OtherBroker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OtherBroker")
+    }
+}
+
 /// What a scenario works with: its broker, the binding, and helpers that fail the test with
 /// a clear message instead of hanging.
 pub struct Ctx {
     binding: &'static dyn Binding,
     scenario: &'static str,
+    mosquitto: fn() -> MosquittoConfig,
     broker: RefCell<Fixture>,
 }
 
@@ -112,22 +146,11 @@ impl fmt::Debug for Ctx {
 
 impl Ctx {
     async fn new(binding: &'static dyn Binding, kind: BrokerKind, scenario: &Scenario) -> Self {
-        let broker = match kind {
-            BrokerKind::Rumqttd => {
-                Fixture::Rumqttd(fixtures(Rumqttd::start()).await.expect("rumqttd starts"))
-            }
-            BrokerKind::Mosquitto => {
-                let config = (scenario.mosquitto)();
-                Fixture::Mosquitto(
-                    fixtures(async move { Mosquitto::start(&config).await })
-                        .await
-                        .expect("mosquitto starts (the test command installs it)"),
-                )
-            }
-        };
+        let broker = Fixture::start(kind, (scenario.mosquitto)(), None).await;
         Self {
             binding,
             scenario: scenario.name,
+            mosquitto: scenario.mosquitto,
             broker: RefCell::new(broker),
         }
     }
@@ -168,6 +191,24 @@ impl Ctx {
         self.options_at(self.addr(), id)
     }
 
+    /// [`options`](Self::options) over TLS, configured by `tls`, to the broker as
+    /// `localhost` (the name its certificate is for: see [`crate::broker::Pki`]).
+    pub fn tls_options(&self, id: &str, tls: TlsOptions) -> Options {
+        let mut options = self.options(id);
+        options.broker.host = "localhost".into();
+        options.broker.tls = Some(tls);
+        options
+    }
+
+    /// The broker's directory (Mosquitto's; rumqttd has none): its configuration, log
+    /// (`mosquitto.log`), persistence, and the files its configuration added.
+    pub fn broker_dir(&self) -> Option<PathBuf> {
+        match &*self.broker.borrow() {
+            Fixture::Rumqttd(_) => None,
+            Fixture::Mosquitto(broker) => Some(broker.dir().to_owned()),
+        }
+    }
+
     /// Connects with the binding's `connect()`, failing the test on an error.
     pub async fn connect(&self, options: Options) -> Client {
         let id = options.client_id.clone();
@@ -198,6 +239,46 @@ impl Ctx {
             .await;
         assert!(granted.is_ok(), "subscribe {filter}: {granted:?}");
         (client, messages)
+    }
+
+    /// Subscribes `client` to `filter`, failing the test unless it is granted as asked.
+    pub async fn subscribe(&self, client: &Client, filter: &str, qos: QoS) {
+        let granted = self
+            .within("subscribe", PATIENCE, client.subscribe(filter, qos))
+            .await;
+        assert_eq!(granted.expect("granted"), qos, "{filter}");
+    }
+
+    /// The next message on `messages`, failing the test if none comes within [`PATIENCE`]
+    /// or the stream ended.
+    pub async fn next(&self, messages: &mut Messages) -> Message {
+        self.within("message", PATIENCE, messages.recv())
+            .await
+            .expect("a message")
+    }
+
+    /// Connects with `options` (within 10 s), subscribes to `tls/t` at QoS 2 and publishes
+    /// there at QoS 2, and receives the message back (within 10 s).
+    pub async fn round_trip(&self, options: Options) {
+        let client = self
+            .within(
+                "connect",
+                Duration::from_secs(10),
+                self.binding.connect(options),
+            )
+            .await
+            .expect("connects over TLS");
+        let mut messages = client.messages();
+        self.subscribe(&client, "tls/t", QoS::ExactlyOnce).await;
+        let sent = client.publish("tls/t", "secret", QoS::ExactlyOnce, false);
+        self.within("publish", PATIENCE, sent)
+            .await
+            .expect("complete");
+        let message = self
+            .within("message", Duration::from_secs(10), messages.recv())
+            .await
+            .expect("a message");
+        assert_eq!(&message.payload[..], b"secret");
     }
 
     /// Waits until `client`'s status satisfies `wanted`, and returns it.
@@ -266,22 +347,46 @@ impl Ctx {
     /// saves its state). rumqttd can be neither stopped nor restarted: the ledger lists the
     /// scenarios that need it.
     pub async fn restart_broker(&self, kill: bool) {
+        self.stop_broker(kill);
+        self.resume_broker().await;
+    }
+
+    /// Stops Mosquitto: SIGKILL (a crash) if `kill`, else SIGTERM (it saves its state);
+    /// [`resume_broker`](Self::resume_broker) starts it again. rumqttd cannot be stopped.
+    pub fn stop_broker(&self, kill: bool) {
+        let mut fixture = self.broker.borrow_mut();
+        let Fixture::Mosquitto(broker) = &mut *fixture else {
+            panic!("rumqttd cannot be stopped: list the scenario in the ledger");
+        };
+        let stopped = match kill {
+            true => broker.kill(),
+            false => broker.stop(),
+        };
+        stopped.expect("mosquitto stops");
+    }
+
+    /// Starts Mosquitto again after [`stop_broker`](Self::stop_broker), on the same port with
+    /// the same directory, and waits until it accepts connections.
+    pub async fn resume_broker(&self) {
         let addr = {
             let mut fixture = self.broker.borrow_mut();
             let Fixture::Mosquitto(broker) = &mut *fixture else {
                 panic!("rumqttd cannot be restarted: list the scenario in the ledger");
             };
-            let stopped = match kill {
-                true => broker.kill(),
-                false => broker.stop(),
-            };
-            stopped.expect("mosquitto stops");
             broker.spawn().expect("mosquitto starts again");
             broker.addr()
         };
         fixtures(crate::broker::ready(addr))
             .await
             .expect("mosquitto accepts connections again");
+    }
+
+    /// Starts a second broker of this run's kind, configured as the scenario's, on `addr`,
+    /// and waits until it accepts connections.
+    pub async fn broker_on(&self, addr: SocketAddr) -> OtherBroker {
+        OtherBroker {
+            _broker: Fixture::start(self.kind(), (self.mosquitto)(), Some(addr)).await,
+        }
     }
 }
 
@@ -306,6 +411,38 @@ pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
                 (left, right) = (l, r);
                 Poll::Pending
             }
+        }
+    })
+    .await
+}
+
+/// TLS options that trust the CA in `ca_file` (and no other).
+pub fn trusting(ca_file: impl Into<PathBuf>) -> TlsOptions {
+    let mut tls = TlsOptions::default();
+    tls.ca_file = Some(ca_file.into());
+    tls
+}
+
+/// Runs all `futures` together, on any executor, and returns their results in order.
+pub async fn all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    poll_fn(|cx| {
+        for (future, result) in futures.iter_mut().zip(&mut results) {
+            if result.is_none()
+                && let Poll::Ready(value) = future.as_mut().poll(cx)
+            {
+                *result = Some(value);
+            }
+        }
+        match results.iter().all(Option::is_some) {
+            true => Poll::Ready(
+                results
+                    .iter_mut()
+                    .map(|r| r.take().expect("ready"))
+                    .collect(),
+            ),
+            false => Poll::Pending,
         }
     })
     .await

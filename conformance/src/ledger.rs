@@ -33,10 +33,50 @@ pub const LEDGER: &[(BrokerKind, &str, Expect)] = &[
     ),
     (
         BrokerKind::Rumqttd,
+        "persistent_session_survives_a_broker_restart",
+        Expect::NotApplicable(
+            "rumqttd cannot be stopped (rumqtt#771) and keeps sessions in memory only",
+        ),
+    ),
+    (
+        BrokerKind::Rumqttd,
+        "refused_credentials_are_a_typed_error",
+        Expect::Fails(
+            "rumqttd 0.20 closes the connection without a CONNACK when it refuses credentials \
+             (link/remote.rs: handle_auth's Error::InvalidAuth), where the spec says it SHOULD \
+             send return code 4 (3.1.4, 3.2.2.3): the client sees TransportClosed, not Refused",
+        ),
+    ),
+    (
+        BrokerKind::Rumqttd,
         "soak",
         Expect::NotApplicable(
             "the soak kills and restarts its broker; rumqttd cannot be stopped (rumqtt#771) and \
              keeps no state across a restart",
+        ),
+    ),
+    (
+        BrokerKind::Rumqttd,
+        "tls_refuses_an_untrusted_broker_and_a_wrong_name",
+        Expect::NotApplicable(
+            "rumqttd is built without its TLS feature (use-rustls; the workspace takes it with \
+             default-features = false), so the fixture cannot give it a TLS listener",
+        ),
+    ),
+    (
+        BrokerKind::Rumqttd,
+        "tls_with_a_client_certificate",
+        Expect::NotApplicable(
+            "rumqttd is built without its TLS feature (use-rustls; the workspace takes it with \
+             default-features = false), so the fixture cannot give it a TLS listener",
+        ),
+    ),
+    (
+        BrokerKind::Rumqttd,
+        "tls_with_a_given_ca",
+        Expect::NotApplicable(
+            "rumqttd is built without its TLS feature (use-rustls; the workspace takes it with \
+             default-features = false), so the fixture cannot give it a TLS listener",
         ),
     ),
     (

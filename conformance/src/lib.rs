@@ -23,16 +23,34 @@ pub mod scenarios;
 macro_rules! conformance_tests {
     ($binding:expr) => {
         $crate::conformance_tests!(@each $binding;
+            a_full_queue_refuses_or_waits_for_room,
+            a_resumed_backlog_waits_for_the_first_stream,
+            a_slow_consumer_stays_connected_and_bounded,
             clean_session_across_outage,
             delivered_qos_is_the_lower,
             detection_bounds,
+            disconnect_before_connack_returns,
+            first_connect_failure_returns_its_error,
+            first_connect_times_out_on_a_silent_broker,
+            invalid_input_is_refused_at_the_call,
             keep_alive_zero_is_accepted,
+            messages_nobody_reads_after_the_last_stream_never_block_the_client,
             outage_kinds,
+            persistent_session_survives_a_broker_restart,
+            publish_subscribe_at_every_qos,
             range,
+            refused_credentials_are_a_typed_error,
+            retained_message_reaches_a_new_subscriber,
             shaped_link,
             soak,
+            start_keeps_retrying_until_the_broker_appears,
+            subscriptions_are_restored_after_a_clean_reconnect,
+            tls_refuses_an_untrusted_broker_and_a_wrong_name,
+            tls_with_a_client_certificate,
+            tls_with_a_given_ca,
             unclean_session_across_broker_restart,
             unclean_session_across_outage,
+            will_is_published_on_abrupt_loss_only,
         );
     };
     (@each $binding:expr; $($scenario:ident),* $(,)?) => {

@@ -361,9 +361,9 @@ fn check_evidence(root: &Path, rows: &[Row<'_>], problems: &mut Vec<String>) {
 }
 
 /// Whether `source` defines the test `name`: as `fn name(` (also `async fn`), or as an entry
-/// of a macro's list that generates tests, `name` followed by `,` or `)` (so
-/// `against_both!(name, ...)` in `mqtt-tokio/tests/brokers.rs` counts). The name must be a
-/// whole word; in prose it does not count.
+/// of a macro's list that generates tests, `name` followed by `,` or `)` (so a name in the
+/// `conformance_tests!` list of `conformance/src/lib.rs` counts). The name must be a whole
+/// word; in prose it does not count.
 fn defines_test(source: &str, name: &str) -> bool {
     if source.contains(&format!("fn {name}(")) {
         return true;

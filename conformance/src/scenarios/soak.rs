@@ -33,9 +33,13 @@ pub const SCENARIO: Scenario = Scenario {
     run: |ctx| Box::pin(run(ctx)),
 };
 
+/// Persistence, saved every second rather than at every change (which would make the
+/// broker's disk the bottleneck): the broker is killed only after a quiet spell longer than
+/// that (see [`settle`]).
 fn persistent() -> MosquittoConfig {
     MosquittoConfig {
         persistence: true,
+        extra: "autosave_on_changes false\n".into(),
         ..MosquittoConfig::default()
     }
 }
@@ -137,6 +141,7 @@ async fn run(ctx: &Ctx) {
     };
     let receiving = async {
         let mut finished = None;
+        let mut report = Instant::now();
         while !done.get() || client.queued() > 0 || !all_in(&tally.borrow(), &sent) {
             if let Some(message) = ctx
                 .timeout(Duration::from_millis(100), messages.recv())
@@ -144,6 +149,15 @@ async fn run(ctx: &Ctx) {
             {
                 let message = message.expect("stream open");
                 tally.borrow_mut().record(&message.topic, &message.payload);
+            }
+            if report.elapsed() >= Duration::from_secs(30) {
+                report = Instant::now();
+                println!(
+                    "soak: {:.0} s, {} messages sent, {} outages injected",
+                    started.elapsed().as_secs_f64(),
+                    sent[0].get() + sent[1].get(),
+                    injected.get()
+                );
             }
             if done.get() {
                 let since = finished.get_or_insert_with(Instant::now).elapsed();
