@@ -106,6 +106,14 @@ pub struct MosquittoConfig {
 }
 
 impl MosquittoConfig {
+    /// Sessions and messages kept on disk, saved on every change.
+    pub fn persistent() -> Self {
+        Self {
+            persistence: true,
+            ..Self::default()
+        }
+    }
+
     /// Its listener speaks TLS only, with certificates generated for it (see [`Pki`]), and
     /// requires a client certificate if `require_client_certificate`.
     pub fn tls(require_client_certificate: bool) -> Self {
@@ -308,9 +316,14 @@ impl Mosquitto {
 }
 
 impl Drop for Mosquitto {
+    /// Kills it and removes its directory, unless a test is failing: then the directory (its
+    /// log, configuration and database) stays for the post-mortem.
     fn drop(&mut self) {
         let _ = self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        match std::thread::panicking() {
+            true => eprintln!("mosquitto's directory, kept: {}", self.dir.display()),
+            false => drop(std::fs::remove_dir_all(&self.dir)),
+        }
     }
 }
 

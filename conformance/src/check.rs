@@ -58,6 +58,15 @@ impl Tally {
         sent - received as u64
     }
 
+    /// The first `most` numbers in `0..sent` that never arrived on `topic`, for reports.
+    pub fn missing(&self, topic: &str, sent: u64, most: usize) -> Vec<u64> {
+        let seen = self.streams.get(topic).map(|s| &s.seen);
+        (0..sent)
+            .filter(|n| seen.is_none_or(|seen| !seen.contains_key(n)))
+            .take(most)
+            .collect()
+    }
+
     /// Messages on `topic` that arrived more than once (each extra arrival counted).
     pub fn duplicates(&self, topic: &str) -> u64 {
         self.streams.get(topic).map_or(0, |s| s.duplicates)
@@ -121,5 +130,6 @@ mod tests {
         assert!(tally.complete("t", 5));
         assert_eq!(tally.lost("t", 7), 2);
         assert_eq!(tally.lost("other", 3), 3);
+        assert_eq!(tally.missing("t", 8, 2), [5, 6]);
     }
 }

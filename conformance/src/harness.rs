@@ -49,6 +49,22 @@ pub struct Scenario {
     pub run: for<'a> fn(&'a Ctx) -> LocalFuture<'a, ()>,
 }
 
+impl Scenario {
+    /// A scenario named `name` (its file's name), running `run` against a default Mosquitto.
+    pub const fn new(name: &'static str, run: for<'a> fn(&'a Ctx) -> LocalFuture<'a, ()>) -> Self {
+        Self {
+            name,
+            mosquitto: MosquittoConfig::default,
+            run,
+        }
+    }
+
+    /// The same, against a Mosquitto configured by `mosquitto`.
+    pub const fn with_mosquitto(self, mosquitto: fn() -> MosquittoConfig) -> Self {
+        Self { mosquitto, ..self }
+    }
+}
+
 impl fmt::Debug for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Scenario")
@@ -390,62 +406,11 @@ impl Ctx {
     }
 }
 
-/// Runs `a` and `b` together, on any executor, and returns both results.
-pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
-    let (mut a, mut b) = (pin!(a), pin!(b));
-    let (mut left, mut right) = (None, None);
-    poll_fn(|cx| {
-        if left.is_none()
-            && let Poll::Ready(value) = a.as_mut().poll(cx)
-        {
-            left = Some(value);
-        }
-        if right.is_none()
-            && let Poll::Ready(value) = b.as_mut().poll(cx)
-        {
-            right = Some(value);
-        }
-        match (left.take(), right.take()) {
-            (Some(l), Some(r)) => Poll::Ready((l, r)),
-            (l, r) => {
-                (left, right) = (l, r);
-                Poll::Pending
-            }
-        }
-    })
-    .await
-}
-
 /// TLS options that trust the CA in `ca_file` (and no other).
 pub fn trusting(ca_file: impl Into<PathBuf>) -> TlsOptions {
     let mut tls = TlsOptions::default();
     tls.ca_file = Some(ca_file.into());
     tls
-}
-
-/// Runs all `futures` together, on any executor, and returns their results in order.
-pub async fn all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut results: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    poll_fn(|cx| {
-        for (future, result) in futures.iter_mut().zip(&mut results) {
-            if result.is_none()
-                && let Poll::Ready(value) = future.as_mut().poll(cx)
-            {
-                *result = Some(value);
-            }
-        }
-        match results.iter().all(Option::is_some) {
-            true => Poll::Ready(
-                results
-                    .iter_mut()
-                    .map(|r| r.take().expect("ready"))
-                    .collect(),
-            ),
-            false => Poll::Pending,
-        }
-    })
-    .await
 }
 
 /// Runs a fixture's future on tokio: the caller's runtime if it is one, else a runtime kept

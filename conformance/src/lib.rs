@@ -12,6 +12,7 @@ pub mod binding;
 pub mod broker;
 pub mod check;
 pub mod harness;
+pub mod join;
 pub mod ledger;
 pub mod proxy;
 pub mod rng;

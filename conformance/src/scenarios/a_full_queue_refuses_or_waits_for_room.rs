@@ -6,15 +6,14 @@ use std::time::Duration;
 
 use mqtt_tokio::{Error, QoS};
 
-use crate::harness::{self, Ctx, PATIENCE, Scenario, both};
+use crate::harness::{Ctx, PATIENCE, Scenario};
+use crate::join::{all, both};
 use crate::proxy::Link;
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "a_full_queue_refuses_or_waits_for_room",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("a_full_queue_refuses_or_waits_for_room", |ctx| {
+    Box::pin(run(ctx))
+});
 
 async fn run(ctx: &Ctx) {
     const QUEUE: u16 = 8;
@@ -37,10 +36,8 @@ async fn run(ctx: &Ctx) {
     let refused = client.try_publish("full/t", "no room", QoS::AtLeastOnce, false);
     assert!(matches!(refused, Err(Error::QueueFull)), "{refused:?}");
     // Publishers that wait for room get it, in batches, once the link is back.
-    let waiting = harness::all(
-        (QUEUE as usize..QUEUE as usize + WAITING)
-            .map(|n| client.publish("full/t", n.to_string(), QoS::AtLeastOnce, false)),
-    );
+    let waiting = all((QUEUE as usize..QUEUE as usize + WAITING)
+        .map(|n| client.publish("full/t", n.to_string(), QoS::AtLeastOnce, false)));
     let (waited, ()) = both(
         ctx.within("waiting publishes", 2 * PATIENCE, waiting),
         async {

@@ -8,11 +8,10 @@ use mqtt_tokio::QoS;
 use crate::harness::{Ctx, PATIENCE, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "a_resumed_backlog_waits_for_the_first_stream",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario =
+    Scenario::new("a_resumed_backlog_waits_for_the_first_stream", |ctx| {
+        Box::pin(run(ctx))
+    });
 
 async fn run(ctx: &Ctx) {
     let mut options = ctx.options("backlog");

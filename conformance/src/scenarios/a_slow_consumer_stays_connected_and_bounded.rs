@@ -9,11 +9,10 @@ use mqtt_tokio::QoS;
 use crate::harness::{Ctx, PATIENCE, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "a_slow_consumer_stays_connected_and_bounded",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario =
+    Scenario::new("a_slow_consumer_stays_connected_and_bounded", |ctx| {
+        Box::pin(run(ctx))
+    });
 
 async fn run(ctx: &Ctx) {
     const COUNT: u32 = 1000;

@@ -10,11 +10,8 @@ use crate::harness::{Ctx, PATIENCE, Scenario};
 use crate::proxy::Link;
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "clean_session_across_outage",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario =
+    Scenario::new("clean_session_across_outage", |ctx| Box::pin(run(ctx)));
 
 async fn run(ctx: &Ctx) {
     let proxy = ctx.proxy().await;

@@ -6,11 +6,8 @@ use mqtt_tokio::QoS;
 use crate::harness::{Ctx, PATIENCE, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "delivered_qos_is_the_lower",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario =
+    Scenario::new("delivered_qos_is_the_lower", |ctx| Box::pin(run(ctx)));
 
 async fn run(ctx: &Ctx) {
     let (_client, mut messages) = ctx

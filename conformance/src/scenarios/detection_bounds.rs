@@ -9,11 +9,7 @@ use crate::harness::{Ctx, PATIENCE, Scenario};
 use crate::proxy::Link;
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "detection_bounds",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("detection_bounds", |ctx| Box::pin(run(ctx)));
 
 /// Measurement slack: scheduling, and the engine's millisecond clock.
 const SLACK: Duration = Duration::from_millis(300);

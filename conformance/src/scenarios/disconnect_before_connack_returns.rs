@@ -9,11 +9,9 @@ use crate::harness::{Ctx, PATIENCE, Scenario};
 use crate::proxy::Link;
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "disconnect_before_connack_returns",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("disconnect_before_connack_returns", |ctx| {
+    Box::pin(run(ctx))
+});
 
 async fn run(ctx: &Ctx) {
     let proxy = ctx.proxy().await;

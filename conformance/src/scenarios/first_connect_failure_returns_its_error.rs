@@ -7,11 +7,9 @@ use crate::broker::free_addr;
 use crate::harness::{Ctx, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "first_connect_failure_returns_its_error",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("first_connect_failure_returns_its_error", |ctx| {
+    Box::pin(run(ctx))
+});
 
 async fn run(ctx: &Ctx) {
     let addr = free_addr().expect("free port");

@@ -9,11 +9,9 @@ use crate::harness::{Ctx, Scenario};
 use crate::proxy::Link;
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "first_connect_times_out_on_a_silent_broker",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("first_connect_times_out_on_a_silent_broker", |ctx| {
+    Box::pin(run(ctx))
+});
 
 async fn run(ctx: &Ctx) {
     let proxy = ctx.proxy().await;

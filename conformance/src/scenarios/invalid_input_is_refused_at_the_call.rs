@@ -7,11 +7,9 @@ use mqtt_tokio::{Error, QoS};
 use crate::harness::{Ctx, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "invalid_input_is_refused_at_the_call",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("invalid_input_is_refused_at_the_call", |ctx| {
+    Box::pin(run(ctx))
+});
 
 async fn run(ctx: &Ctx) {
     let client = ctx.connect(ctx.options("refusals")).await;

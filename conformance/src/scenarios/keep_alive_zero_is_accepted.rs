@@ -8,11 +8,8 @@ use mqtt_tokio::QoS;
 use crate::harness::{Ctx, PATIENCE, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "keep_alive_zero_is_accepted",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario =
+    Scenario::new("keep_alive_zero_is_accepted", |ctx| Box::pin(run(ctx)));
 
 async fn run(ctx: &Ctx) {
     let mut options = ctx.options("no-keep-alive");

@@ -8,11 +8,10 @@ use mqtt_tokio::QoS;
 use crate::harness::{Ctx, PATIENCE, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "messages_nobody_reads_after_the_last_stream_never_block_the_client",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new(
+    "messages_nobody_reads_after_the_last_stream_never_block_the_client",
+    |ctx| Box::pin(run(ctx)),
+);
 
 async fn run(ctx: &Ctx) {
     let mut options = ctx.options("forgetful");

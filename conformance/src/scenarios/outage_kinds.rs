@@ -12,11 +12,7 @@ use crate::harness::{Ctx, PATIENCE, Scenario};
 use crate::proxy::{Link, Proxy};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "outage_kinds",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("outage_kinds", |ctx| Box::pin(run(ctx)));
 
 /// Messages per outage, alternating QoS 1 and 2.
 pub(crate) const MESSAGES: u64 = 40;

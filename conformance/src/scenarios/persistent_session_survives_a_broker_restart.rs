@@ -8,18 +8,11 @@ use crate::broker::MosquittoConfig;
 use crate::harness::{Ctx, PATIENCE, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "persistent_session_survives_a_broker_restart",
-    mosquitto: persistent,
-    run: |ctx| Box::pin(run(ctx)),
-};
-
-fn persistent() -> MosquittoConfig {
-    MosquittoConfig {
-        persistence: true,
-        ..MosquittoConfig::default()
-    }
-}
+pub const SCENARIO: Scenario =
+    Scenario::new("persistent_session_survives_a_broker_restart", |ctx| {
+        Box::pin(run(ctx))
+    })
+    .with_mosquitto(MosquittoConfig::persistent);
 
 async fn run(ctx: &Ctx) {
     let mut options = ctx.options("persistent");

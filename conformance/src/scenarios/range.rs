@@ -8,15 +8,12 @@ use std::time::{Duration, Instant};
 use mqtt_tokio::QoS;
 
 use crate::check::Tally;
-use crate::harness::{Ctx, PATIENCE, Scenario, both};
+use crate::harness::{Ctx, PATIENCE, Scenario};
+use crate::join::both;
 use crate::proxy::{Fault, Flapping};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "range",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("range", |ctx| Box::pin(run(ctx)));
 
 const TOPIC: &str = "range/counter";
 

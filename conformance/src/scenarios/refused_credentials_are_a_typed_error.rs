@@ -8,11 +8,10 @@ use crate::broker::MosquittoConfig;
 use crate::harness::{Ctx, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "refused_credentials_are_a_typed_error",
-    mosquitto: with_user,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("refused_credentials_are_a_typed_error", |ctx| {
+    Box::pin(run(ctx))
+})
+.with_mosquitto(with_user);
 
 /// A broker that requires user `alice`, password `secret` (rumqttd too).
 fn with_user() -> MosquittoConfig {

@@ -6,11 +6,9 @@ use mqtt_tokio::QoS;
 use crate::harness::{Ctx, PATIENCE, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "retained_message_reaches_a_new_subscriber",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("retained_message_reaches_a_new_subscriber", |ctx| {
+    Box::pin(run(ctx))
+});
 
 async fn run(ctx: &Ctx) {
     let publisher = ctx.connect(ctx.options("retain-pub")).await;

@@ -11,11 +11,7 @@ use crate::harness::{Ctx, PATIENCE, Scenario};
 use crate::proxy::Shaping;
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "shaped_link",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("shaped_link", |ctx| Box::pin(run(ctx)));
 
 const MESSAGES: u64 = 30;
 

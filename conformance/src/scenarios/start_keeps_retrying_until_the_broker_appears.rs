@@ -10,11 +10,10 @@ use crate::broker::free_addr;
 use crate::harness::{Ctx, PATIENCE, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "start_keeps_retrying_until_the_broker_appears",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario =
+    Scenario::new("start_keeps_retrying_until_the_broker_appears", |ctx| {
+        Box::pin(run(ctx))
+    });
 
 async fn run(ctx: &Ctx) {
     let addr = free_addr().expect("free port");

@@ -8,11 +8,10 @@ use mqtt_tokio::QoS;
 use crate::harness::{Ctx, PATIENCE, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "subscriptions_are_restored_after_a_clean_reconnect",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new(
+    "subscriptions_are_restored_after_a_clean_reconnect",
+    |ctx| Box::pin(run(ctx)),
+);
 
 async fn run(ctx: &Ctx) {
     let proxy = ctx.proxy().await;

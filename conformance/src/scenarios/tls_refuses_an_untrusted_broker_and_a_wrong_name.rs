@@ -8,11 +8,11 @@ use crate::broker::{MosquittoConfig, Pki};
 use crate::harness::{Ctx, Scenario, trusting};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "tls_refuses_an_untrusted_broker_and_a_wrong_name",
-    mosquitto: || MosquittoConfig::tls(false),
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario =
+    Scenario::new("tls_refuses_an_untrusted_broker_and_a_wrong_name", |ctx| {
+        Box::pin(run(ctx))
+    })
+    .with_mosquitto(|| MosquittoConfig::tls(false));
 
 async fn run(ctx: &Ctx) {
     let dir = ctx.broker_dir().expect("a TLS broker has a directory");

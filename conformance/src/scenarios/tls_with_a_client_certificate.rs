@@ -8,11 +8,9 @@ use crate::broker::{MosquittoConfig, Pki};
 use crate::harness::{Ctx, Scenario, trusting};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "tls_with_a_client_certificate",
-    mosquitto: || MosquittoConfig::tls(true),
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario =
+    Scenario::new("tls_with_a_client_certificate", |ctx| Box::pin(run(ctx)))
+        .with_mosquitto(|| MosquittoConfig::tls(true));
 
 async fn run(ctx: &Ctx) {
     let dir = ctx.broker_dir().expect("a TLS broker has a directory");

@@ -5,11 +5,8 @@ use crate::broker::{MosquittoConfig, Pki};
 use crate::harness::{Ctx, Scenario, trusting};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "tls_with_a_given_ca",
-    mosquitto: || MosquittoConfig::tls(false),
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("tls_with_a_given_ca", |ctx| Box::pin(run(ctx)))
+    .with_mosquitto(|| MosquittoConfig::tls(false));
 
 async fn run(ctx: &Ctx) {
     let dir = ctx.broker_dir().expect("a TLS broker has a directory");

@@ -10,18 +10,10 @@ use crate::harness::{Ctx, PATIENCE, Scenario};
 use crate::scenarios::outage_kinds::{check_delivery, publish_through, resilient};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "unclean_session_across_broker_restart",
-    mosquitto: persistent,
-    run: |ctx| Box::pin(run(ctx)),
-};
-
-fn persistent() -> MosquittoConfig {
-    MosquittoConfig {
-        persistence: true,
-        ..MosquittoConfig::default()
-    }
-}
+pub const SCENARIO: Scenario = Scenario::new("unclean_session_across_broker_restart", |ctx| {
+    Box::pin(run(ctx))
+})
+.with_mosquitto(MosquittoConfig::persistent);
 
 async fn run(ctx: &Ctx) {
     let mut subscriber = resilient(ctx.options("subscriber"));

@@ -10,11 +10,8 @@ use crate::harness::{Ctx, PATIENCE, Scenario};
 use crate::proxy::Link;
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "unclean_session_across_outage",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario =
+    Scenario::new("unclean_session_across_outage", |ctx| Box::pin(run(ctx)));
 
 const DURING: u64 = 20;
 

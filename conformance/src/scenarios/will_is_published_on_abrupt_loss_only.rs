@@ -9,11 +9,9 @@ use mqtt_tokio::{Client, LastWill, QoS};
 use crate::harness::{Ctx, PATIENCE, Scenario};
 
 /// The scenario.
-pub const SCENARIO: Scenario = Scenario {
-    name: "will_is_published_on_abrupt_loss_only",
-    mosquitto: Default::default,
-    run: |ctx| Box::pin(run(ctx)),
-};
+pub const SCENARIO: Scenario = Scenario::new("will_is_published_on_abrupt_loss_only", |ctx| {
+    Box::pin(run(ctx))
+});
 
 async fn run(ctx: &Ctx) {
     let observer = ctx.connect(ctx.options("will-observer")).await;
