@@ -432,6 +432,8 @@ async fn pump(
     let mut writing = control;
     let writer = async move {
         let mut pending = VecDeque::new();
+        // With a bandwidth limit: when the link is free to carry the next bytes.
+        let mut free_at = Instant::now();
         while let Some((at, bytes)) = receiver.recv().await {
             pending.extend(bytes.iter().copied());
             tokio::time::sleep_until(at).await;
@@ -445,18 +447,24 @@ async fn pump(
                     return;
                 }
                 let shaping = writing.borrow().shaping;
-                let most = match shaping.fragment {
-                    0 => pending.len(),
-                    n => n.min(pending.len()),
-                };
+                let mut most = pending.len();
+                if shaping.fragment > 0 {
+                    most = most.min(shaping.fragment);
+                }
+                if shaping.bandwidth > 0 {
+                    // Slices of 10 ms each, sent when the link has carried the previous one.
+                    let slice = usize::try_from(shaping.bandwidth / 100).unwrap_or(usize::MAX);
+                    most = most.min(slice.max(1));
+                    tokio::time::sleep_until(free_at).await;
+                }
                 let chunk: Vec<u8> = pending.iter().take(most).copied().collect();
                 let Ok(written) = write_some(&to, &chunk).await else {
                     return;
                 };
                 pending.drain(..written);
                 if shaping.bandwidth > 0 {
-                    let secs = written as f64 / shaping.bandwidth as f64;
-                    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+                    let took = Duration::from_secs_f64(written as f64 / shaping.bandwidth as f64);
+                    free_at = free_at.max(Instant::now()) + took;
                 } else if shaping.fragment > 0 {
                     tokio::task::yield_now().await; // Let the fragment go on its own.
                 }
