@@ -25,7 +25,7 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -209,17 +209,16 @@ impl Proxy {
     }
 
     fn end(&self, end: End) {
-        self.counters.faults.fetch_add(1, Ordering::Relaxed);
         self.control.send_modify(|c| {
+            end_all(c, &self.counters, end);
             c.link = Link::Up;
-            c.generation += 1;
-            c.end = end;
         });
     }
 
     /// Sets what the link does from now on.
     pub fn set(&self, link: Link) {
-        set(&self.control, &self.counters, link);
+        self.control
+            .send_modify(|c| set_link(c, &self.counters, link));
     }
 
     /// Shapes the bytes that flow from now on, on every connection.
@@ -231,6 +230,19 @@ impl Proxy {
     pub fn flap(&self, schedule: Flapping) -> Flapper {
         let control = Arc::clone(&self.control);
         let counters = Arc::clone(&self.counters);
+        let stopped = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&stopped);
+        // Every change is made under the watch's lock after checking `stopped`: a change
+        // racing the stop can never land after the stop's own (the link left faulted).
+        let change = move |f: &dyn Fn(&mut Control)| {
+            control.send_if_modified(|c| {
+                let live = !stop.load(Ordering::SeqCst);
+                if live {
+                    f(c);
+                }
+                live
+            });
+        };
         let task = self.runtime.spawn(async move {
             let mut rng = Rng::new(schedule.seed);
             loop {
@@ -238,33 +250,31 @@ impl Proxy {
                 let outage = rng.duration(&schedule.outage);
                 let fault = *rng.pick(&schedule.faults).unwrap_or(&Fault::Cut);
                 let link = match fault {
-                    Fault::Cut | Fault::Close => {
-                        counters.faults.fetch_add(1, Ordering::Relaxed);
-                        control.send_modify(|c| {
-                            c.link = Link::Down;
-                            c.generation += 1;
-                            c.end = if fault == Fault::Cut {
-                                End::Reset
-                            } else {
-                                End::Close
-                            };
-                        });
-                        None
-                    }
+                    Fault::Cut | Fault::Close => None,
                     Fault::Silent => Some(Link::Silent),
                     Fault::SilentOneWay if rng.below(2) == 0 => Some(Link::SilentUp),
                     Fault::SilentOneWay => Some(Link::SilentDown),
                     Fault::Down => Some(Link::Down),
                 };
-                if let Some(link) = link {
-                    set(&control, &counters, link);
-                }
+                change(&|c| match link {
+                    Some(link) => set_link(c, &counters, link),
+                    None => {
+                        let end = if fault == Fault::Cut {
+                            End::Reset
+                        } else {
+                            End::Close
+                        };
+                        end_all(c, &counters, end);
+                        c.link = Link::Down;
+                    }
+                });
                 tokio::time::sleep(outage).await;
-                set(&control, &counters, Link::Up);
+                change(&|c| set_link(c, &counters, Link::Up));
             }
         });
         Flapper {
             task,
+            stopped,
             control: Arc::clone(&self.control),
             counters: Arc::clone(&self.counters),
         }
@@ -275,32 +285,40 @@ impl Proxy {
 #[derive(Debug)]
 pub struct Flapper {
     task: JoinHandle<()>,
+    stopped: Arc<AtomicBool>,
     control: Arc<watch::Sender<Control>>,
     counters: Arc<Counters>,
 }
 
 impl Drop for Flapper {
     fn drop(&mut self) {
+        self.stopped.store(true, Ordering::SeqCst);
         self.task.abort();
-        set(&self.control, &self.counters, Link::Up);
+        self.control
+            .send_modify(|c| set_link(c, &self.counters, Link::Up));
     }
 }
 
 /// Sets the link; leaving silence or down ends what fell silent, as a reset.
-fn set(control: &watch::Sender<Control>, counters: &Counters, link: Link) {
-    control.send_modify(|c| {
-        if c.link == link {
-            return;
-        }
-        if link != Link::Up {
-            counters.faults.fetch_add(1, Ordering::Relaxed);
-        }
-        if c.link != Link::Up {
-            c.generation += 1;
-            c.end = End::Reset;
-        }
-        c.link = link;
-    });
+fn set_link(c: &mut Control, counters: &Counters, link: Link) {
+    if c.link == link {
+        return;
+    }
+    if link != Link::Up {
+        counters.faults.fetch_add(1, Ordering::Relaxed);
+    }
+    if c.link != Link::Up {
+        c.generation += 1;
+        c.end = End::Reset;
+    }
+    c.link = link;
+}
+
+/// Ends every connection made so far, the way `end` says; counted as a fault.
+fn end_all(c: &mut Control, counters: &Counters, end: End) {
+    counters.faults.fetch_add(1, Ordering::Relaxed);
+    c.generation += 1;
+    c.end = end;
 }
 
 impl Drop for Proxy {

@@ -18,7 +18,7 @@
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant, SystemTime};
 
-use mqtt_tokio::QoS;
+use mqtt_tokio::{Client, QoS};
 
 use crate::broker::MosquittoConfig;
 use crate::check::{Spread, Tally};
@@ -100,12 +100,16 @@ async fn run(ctx: &Ctx) {
             if done.get() {
                 break;
             }
+            // A fault strikes a connection that is up, so that it is seen as an outage (one
+            // that strikes a connection attempt is a failed attempt, not an outage).
+            ctx.until(&client, "up before the fault", PATIENCE, |s| s.connected)
+                .await;
             let before = client.status().disconnects;
             let kill = injected.get() % 10 == 9;
             match (kill, rng.below(6)) {
                 (true, _) => {
                     proxy.set(Link::Down);
-                    settle(ctx, &tally).await;
+                    settle(ctx, &subscriber, &tally).await;
                     ctx.restart_broker(true).await;
                 }
                 (false, 0) => proxy.cut(),
@@ -226,13 +230,13 @@ fn all_in(tally: &Tally, sent: &[Cell<u64>; 2]) -> bool {
         .all(|((topic, _), n)| tally.complete(topic, n.get()))
 }
 
-/// Waits until the subscriber has taken everything the broker holds (nothing new for half
-/// a second) and Mosquitto has saved its state since (its database file is newer). Mosquitto
+/// Waits until the subscriber, connected, has taken everything the broker holds (nothing new
+/// for half a second) and Mosquitto has saved its state since (its database file is newer). Mosquitto
 /// saves every 1 s at best (every 2 s in practice: its check is a strict comparison of whole
 /// seconds); a fixed wait shorter than that let a kill restore a stale snapshot, in which a
 /// QoS 2 message the publisher had released was unknown: its PUBREL was answered with a
 /// PUBCOMP and the message was gone (a long soak lost 20 that way).
-async fn settle(ctx: &Ctx, tally: &RefCell<Tally>) {
+async fn settle(ctx: &Ctx, subscriber: &Client, tally: &RefCell<Tally>) {
     let count = || {
         TOPICS
             .iter()
@@ -243,7 +247,8 @@ async fn settle(ctx: &Ctx, tally: &RefCell<Tally>) {
     loop {
         ctx.sleep(Duration::from_millis(500)).await;
         let now = count();
-        if now == last {
+        // Quiet, and not because the subscriber is away.
+        if now == last && subscriber.is_connected() {
             break;
         }
         last = now;
