@@ -17,7 +17,7 @@ pub const SCENARIO: Scenario = Scenario::new("a_full_queue_refuses_or_waits_for_
 
 async fn run(ctx: &Ctx) {
     const QUEUE: u16 = 8;
-    const WAITING: usize = 40;
+    const WAITING: usize = 100; // more than a fixed table of wakers would hold
     let proxy = ctx.proxy().await;
     let mut options = ctx.options_at(proxy.addr(), "full");
     options.queue_capacity = QUEUE;

@@ -12,7 +12,7 @@ use mqtt_core::wire::{SubAckReturnCode, Subscription};
 use mqtt_core::{CommandError, Op, QoS, State, Stats, TopicFilter, TopicName};
 
 use crate::driver::Driver;
-use crate::shared::{Inner, Outcome, Shared};
+use crate::shared::{Inner, Outcome, Shared, Wait, Waiting};
 use crate::{Error, Messages, Options, Status};
 
 /// A connection to a broker that keeps itself up: it reconnects with backoff, restores
@@ -71,6 +71,7 @@ impl Client {
         runtime: Arc<dyn crate::Runtime>,
     ) -> Result<Self, Error> {
         let client = Self::start(options, runtime)?;
+        let mut waiting = Waiting::new(&client.inner, Wait::Change);
         poll_fn(|cx| {
             let mut shared = client.inner.lock();
             if shared.status.connects > 0 {
@@ -85,10 +86,11 @@ impl Client {
                     io: shared.io_error.clone(),
                 }));
             }
-            shared.watch(cx.waker());
+            waiting.register(&mut shared, cx.waker());
             Poll::Pending
         })
         .await?;
+        drop(waiting);
         Ok(client)
     }
 
@@ -214,11 +216,12 @@ impl Client {
             mqtt_core::Instant,
         ) -> Result<Op, CommandError>,
     ) -> Result<Completion, Error> {
+        let mut waiting = Waiting::new(&self.inner, Wait::Room);
         poll_fn(|cx| {
             let mut shared = self.inner.lock();
             match self.queue(&mut shared, eager, &mut command) {
                 Err(Error::QueueFull) => {
-                    shared.wait_room(cx.waker());
+                    waiting.register(&mut shared, cx.waker());
                     Poll::Pending
                 }
                 result => Poll::Ready(result),
@@ -279,12 +282,13 @@ impl Client {
     /// Waits until the status differs from `seen`, and returns it: the way to follow up and
     /// down events. Counters tell how many happened since.
     pub async fn status_changed(&self, seen: &Status) -> Status {
+        let mut waiting = Waiting::new(&self.inner, Wait::Change);
         poll_fn(|cx| {
             let mut shared = self.inner.lock();
             if shared.status != *seen || shared.finished {
                 return Poll::Ready(shared.status);
             }
-            shared.watch(cx.waker());
+            waiting.register(&mut shared, cx.waker());
             Poll::Pending
         })
         .await
@@ -292,6 +296,7 @@ impl Client {
 
     /// Waits until connected; [`Error::Closed`] if the client shut down first.
     pub async fn wait_connected(&self) -> Result<(), Error> {
+        let mut waiting = Waiting::new(&self.inner, Wait::Change);
         poll_fn(|cx| {
             let mut shared = self.inner.lock();
             if shared.status.connected {
@@ -300,7 +305,7 @@ impl Client {
             if shared.finished {
                 return Poll::Ready(Err(Error::Closed));
             }
-            shared.watch(cx.waker());
+            waiting.register(&mut shared, cx.waker());
             Poll::Pending
         })
         .await
@@ -320,6 +325,7 @@ impl Client {
             shared.wake_driver();
             (now, shared.status.disconnects)
         };
+        let mut waiting = Waiting::new(&self.inner, Wait::Change);
         poll_fn(|cx| {
             let mut shared = self.inner.lock();
             if shared.status.disconnects != sent.1 || shared.finished {
@@ -328,7 +334,7 @@ impl Client {
             if shared.engine.last_received().is_some_and(|at| at >= sent.0) {
                 return Poll::Ready(true);
             }
-            shared.watch(cx.waker());
+            waiting.register(&mut shared, cx.waker());
             Poll::Pending
         })
         .await
@@ -343,12 +349,13 @@ impl Client {
             shared.engine.disconnect(self.inner.now());
             shared.wake_driver();
         }
+        let mut waiting = Waiting::new(&self.inner, Wait::Change);
         poll_fn(|cx| {
             let mut shared = self.inner.lock();
             if shared.engine.state() == State::Idle || shared.finished {
                 return Poll::Ready(());
             }
-            shared.watch(cx.waker());
+            waiting.register(&mut shared, cx.waker());
             Poll::Pending
         })
         .await;

@@ -16,6 +16,7 @@ mod runtime;
 mod shared;
 mod status;
 mod tls;
+mod wakers;
 
 pub use client::{Client, Completion};
 pub use error::Error;

@@ -10,10 +10,8 @@ use mqtt_core::wire::SubAckReturnCode;
 use mqtt_core::{ConnectionError, Event, Op, TopicFilter, TopicName, topic_matches};
 
 use crate::runtime::Runtime;
+use crate::wakers::Wakers;
 use crate::{Message, Status};
-
-/// Wakers kept for `watch` (or `wait_room`) before all are woken and dropped.
-const MAX_WATCHERS: usize = 64;
 
 /// What handles hold: the shared state and the runtime.
 #[derive(Debug)]
@@ -85,11 +83,11 @@ pub(crate) struct Shared {
     /// Commands someone waits on, by handle.
     waiters: HashMap<Op, Waiter>,
     /// Woken on any change: status, input (for `broker_up`), completions.
-    watchers: Vec<Waker>,
+    watchers: Wakers,
     /// Commands waiting for room in the queue: woken once `queued` is down to `room_mark`, a
     /// quarter below where it was when they found it full, so that a publisher running
     /// ahead of its acknowledgements wakes once per batch, not once per acknowledgement.
-    room: Vec<Waker>,
+    room: Wakers,
     room_mark: u16,
     streams: Vec<Option<Stream>>,
     /// Messages that arrived while no stream was open (a resumed session's backlog arrives
@@ -115,8 +113,8 @@ impl Shared {
             status: Status::default(),
             driver: None,
             waiters: HashMap::new(),
-            watchers: Vec::new(),
-            room: Vec::new(),
+            watchers: Wakers::default(),
+            room: Wakers::default(),
             room_mark: 0,
             streams: Vec::new(),
             early: VecDeque::new(),
@@ -144,7 +142,7 @@ impl Shared {
     }
 
     pub(crate) fn wake_watchers(&mut self) {
-        wake_all(&mut self.watchers);
+        self.watchers.wake_all();
     }
 
     /// Drains the engine's events into waiters, streams and status, until a message finds
@@ -200,8 +198,8 @@ impl Shared {
         }
         if any {
             self.wake_watchers();
-            if !self.room.is_empty() && self.engine.queued() <= self.room_mark {
-                wake_all(&mut self.room);
+            if self.room.any() && self.engine.queued() <= self.room_mark {
+                self.room.wake_all();
             }
             // Readers are woken once per batch, not once per message.
             for stream in self.streams.iter_mut().flatten() {
@@ -277,7 +275,7 @@ impl Shared {
         self.status.connected = false;
         self.status.state = self.engine.state();
         self.wake_watchers();
-        wake_all(&mut self.room);
+        self.room.wake_all();
         for waiter in self.waiters.values_mut() {
             if let Some(waker) = waiter.waker.take() {
                 waker.wake();
@@ -292,19 +290,20 @@ impl Shared {
 
     // The handles' side
 
-    pub(crate) fn watch(&mut self, waker: &Waker) {
-        keep(&mut self.watchers, waker);
+    /// Registers `slot`'s future to be woken on any change.
+    fn watch(&mut self, slot: &mut Option<usize>, waker: &Waker) {
+        self.watchers.register(slot, waker);
     }
 
-    /// Registers `waker` to be woken when the full queue has room again.
-    pub(crate) fn wait_room(&mut self, waker: &Waker) {
+    /// Registers `slot`'s future to be woken when the full queue has room again.
+    fn wait_room(&mut self, slot: &mut Option<usize>, waker: &Waker) {
         let queued = self.engine.queued();
         let mark = queued.saturating_sub((queued / 4).max(1));
-        self.room_mark = match self.room.is_empty() {
-            true => mark,
-            false => self.room_mark.max(mark),
+        self.room_mark = match self.room.any() {
+            true => self.room_mark.max(mark),
+            false => mark,
         };
-        keep(&mut self.room, waker);
+        self.room.register(slot, waker);
     }
 
     /// Brings `status.state` up to date with the engine's, waking watchers on a change:
@@ -415,23 +414,51 @@ impl Shared {
     }
 }
 
-fn wake_all(wakers: &mut Vec<Waker>) {
-    for waker in wakers.drain(..) {
-        waker.wake();
+/// What a waiting future waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Any change: status, input, completions.
+    Change,
+    /// Room in the queue.
+    Room,
+}
+
+/// A waiting future's slot among the wakers, given back when the future is dropped.
+#[derive(Debug)]
+pub(crate) struct Waiting<'a> {
+    inner: &'a Inner,
+    wait: Wait,
+    slot: Option<usize>,
+}
+
+impl<'a> Waiting<'a> {
+    pub(crate) const fn new(inner: &'a Inner, wait: Wait) -> Self {
+        Self {
+            inner,
+            wait,
+            slot: None,
+        }
+    }
+
+    /// Registers `waker` (under the lock the caller holds) to be woken on the change.
+    pub(crate) fn register(&mut self, shared: &mut Shared, waker: &Waker) {
+        match self.wait {
+            Wait::Change => shared.watch(&mut self.slot, waker),
+            Wait::Room => shared.wait_room(&mut self.slot, waker),
+        }
     }
 }
 
-/// Adds `waker` to `wakers` unless there. Futures dropped while waiting leave their wakers
-/// behind: past a bound, all are woken (a spurious wake-up re-registers the live ones) rather
-/// than grow.
-fn keep(wakers: &mut Vec<Waker>, waker: &Waker) {
-    if wakers.iter().any(|w| w.will_wake(waker)) {
-        return;
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            let mut shared = self.inner.lock();
+            match self.wait {
+                Wait::Change => shared.watchers.release(slot),
+                Wait::Room => shared.room.release(slot),
+            }
+        }
     }
-    if wakers.len() >= MAX_WATCHERS {
-        wake_all(wakers);
-    }
-    wakers.push(waker.clone());
 }
 
 /// Whether a stream with `filter` (`None`: every message) wants a message on `topic`.
