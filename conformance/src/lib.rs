@@ -4,7 +4,7 @@
 //!
 //! A binding's test file is one line:
 //!
-//! ```ignore
+//! ```no_run
 //! mqtt_conformance::conformance_tests!(mqtt_conformance::binding::Tokio);
 //! ```
 

@@ -231,11 +231,11 @@ fn all_in(tally: &Tally, sent: &[Cell<u64>; 2]) -> bool {
 }
 
 /// Waits until the subscriber, connected, has taken everything the broker holds (nothing new
-/// for half a second) and Mosquitto has saved its state since (its database file is newer). Mosquitto
-/// saves every 1 s at best (every 2 s in practice: its check is a strict comparison of whole
-/// seconds); a fixed wait shorter than that let a kill restore a stale snapshot, in which a
-/// QoS 2 message the publisher had released was unknown: its PUBREL was answered with a
-/// PUBCOMP and the message was gone (a long soak lost 20 that way).
+/// for half a second) and Mosquitto has saved its state since (its database file is newer).
+/// A fixed wait (1.2 s, with autosave every second) did not guarantee a save in between: a
+/// kill restored a stale snapshot in which a QoS 2 message the publisher had released was
+/// unknown, its PUBREL was answered with a PUBCOMP, and the message was gone (a long soak
+/// lost 20 that way).
 async fn settle(ctx: &Ctx, subscriber: &Client, tally: &RefCell<Tally>) {
     let count = || {
         TOPICS
