@@ -55,22 +55,16 @@ macro_rules! conformance_tests {
         );
     };
     (@each $binding:expr; $($scenario:ident),* $(,)?) => {
-        mod rumqttd {
+        $crate::conformance_tests!(@broker rumqttd, Rumqttd, $binding; $($scenario),*);
+        $crate::conformance_tests!(@broker mosquitto, Mosquitto, $binding; $($scenario),*);
+    };
+    (@broker $module:ident, $kind:ident, $binding:expr; $($scenario:ident),*) => {
+        mod $module {
             $(#[test]
             fn $scenario() {
                 $crate::harness::run(
                     &$binding,
-                    $crate::harness::BrokerKind::Rumqttd,
-                    &$crate::scenarios::$scenario::SCENARIO,
-                );
-            })*
-        }
-        mod mosquitto {
-            $(#[test]
-            fn $scenario() {
-                $crate::harness::run(
-                    &$binding,
-                    $crate::harness::BrokerKind::Mosquitto,
+                    $crate::harness::BrokerKind::$kind,
                     &$crate::scenarios::$scenario::SCENARIO,
                 );
             })*
