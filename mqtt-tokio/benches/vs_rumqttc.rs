@@ -103,19 +103,15 @@ async fn run(quick: bool) {
 async fn only(case: &str, client: &str) {
     // BENCH_BROKER=host:port: a broker outside this process, so that a profiler counts the
     // client alone.
-    let external = std::env::var("BENCH_BROKER").ok();
-    let broker = match &external {
-        Some(_) => None,
-        None => Some(
-            Mosquitto::start(&MosquittoConfig::default())
+    let broker;
+    let addr: SocketAddr = match std::env::var("BENCH_BROKER") {
+        Ok(addr) => addr.parse().expect("BENCH_BROKER=host:port"),
+        Err(_) => {
+            broker = Mosquitto::start(&MosquittoConfig::default())
                 .await
-                .expect("mosquitto starts"),
-        ),
-    };
-    let addr = match (&external, &broker) {
-        (Some(addr), _) => addr.parse().expect("BENCH_BROKER=host:port"),
-        (None, Some(broker)) => broker.addr(),
-        (None, None) => unreachable!(),
+                .expect("mosquitto starts");
+            broker.addr()
+        }
     };
     let case = match case {
         "qos0" => Case::Publish(0),

@@ -12,7 +12,7 @@ use mqtt_core::wire::{SubAckReturnCode, Subscription};
 use mqtt_core::{CommandError, Op, QoS, State, Stats, TopicFilter, TopicName};
 
 use crate::driver::Driver;
-use crate::shared::{Inner, Outcome, Shared, Wait, Waiting};
+use crate::shared::{Inner, Outcome, Shared, Wait};
 use crate::{Error, Messages, Options, Status};
 
 /// A connection to a broker that keeps itself up: it reconnects with backoff, restores
@@ -71,26 +71,23 @@ impl Client {
         runtime: Arc<dyn crate::Runtime>,
     ) -> Result<Self, Error> {
         let client = Self::start(options, runtime)?;
-        let mut waiting = Waiting::new(&client.inner, Wait::Change);
-        poll_fn(|cx| {
-            let mut shared = client.inner.lock();
-            if shared.status.connects > 0 {
-                return Poll::Ready(Ok(()));
-            }
-            if shared.status.connect_failures > 0 || shared.finished {
-                let now = client.inner.now();
-                shared.engine.disconnect(now);
-                shared.wake_driver();
-                return Poll::Ready(Err(Error::Connect {
-                    reason: shared.connection_error(),
-                    io: shared.io_error.clone(),
-                }));
-            }
-            waiting.register(&mut shared, cx.waker());
-            Poll::Pending
-        })
-        .await?;
-        drop(waiting);
+        let inner = &client.inner;
+        inner
+            .until(Wait::Change, |shared| {
+                if shared.status.connects > 0 {
+                    return Some(Ok(()));
+                }
+                if shared.status.connect_failures > 0 || shared.finished {
+                    shared.engine.disconnect(inner.now());
+                    shared.wake_driver();
+                    return Some(Err(Error::Connect {
+                        reason: shared.connection_error(),
+                        io: shared.io_error.clone(),
+                    }));
+                }
+                None
+            })
+            .await?;
         Ok(client)
     }
 
@@ -216,18 +213,14 @@ impl Client {
             mqtt_core::Instant,
         ) -> Result<Op, CommandError>,
     ) -> Result<Completion, Error> {
-        let mut waiting = Waiting::new(&self.inner, Wait::Room);
-        poll_fn(|cx| {
-            let mut shared = self.inner.lock();
-            match self.queue(&mut shared, eager, &mut command) {
-                Err(Error::QueueFull) => {
-                    waiting.register(&mut shared, cx.waker());
-                    Poll::Pending
+        self.inner
+            .until(Wait::Room, |shared| {
+                match self.queue(shared, eager, &mut command) {
+                    Err(Error::QueueFull) => None,
+                    result => Some(result),
                 }
-                result => Poll::Ready(result),
-            }
-        })
-        .await
+            })
+            .await
     }
 
     /// Queues a command now, or says why not. An `eager` completion catches the outcome's
@@ -282,33 +275,26 @@ impl Client {
     /// Waits until the status differs from `seen`, and returns it: the way to follow up and
     /// down events. Counters tell how many happened since.
     pub async fn status_changed(&self, seen: &Status) -> Status {
-        let mut waiting = Waiting::new(&self.inner, Wait::Change);
-        poll_fn(|cx| {
-            let mut shared = self.inner.lock();
-            if shared.status != *seen || shared.finished {
-                return Poll::Ready(shared.status);
-            }
-            waiting.register(&mut shared, cx.waker());
-            Poll::Pending
-        })
-        .await
+        self.inner
+            .until(Wait::Change, |shared| {
+                (shared.status != *seen || shared.finished).then_some(shared.status)
+            })
+            .await
     }
 
     /// Waits until connected; [`Error::Closed`] if the client shut down first.
     pub async fn wait_connected(&self) -> Result<(), Error> {
-        let mut waiting = Waiting::new(&self.inner, Wait::Change);
-        poll_fn(|cx| {
-            let mut shared = self.inner.lock();
-            if shared.status.connected {
-                return Poll::Ready(Ok(()));
-            }
-            if shared.finished {
-                return Poll::Ready(Err(Error::Closed));
-            }
-            waiting.register(&mut shared, cx.waker());
-            Poll::Pending
-        })
-        .await
+        self.inner
+            .until(Wait::Change, |shared| {
+                if shared.status.connected {
+                    Some(Ok(()))
+                } else if shared.finished {
+                    Some(Err(Error::Closed))
+                } else {
+                    None
+                }
+            })
+            .await
     }
 
     /// Whether the broker answers: sends a PINGREQ and waits for any byte back, up to
@@ -325,19 +311,15 @@ impl Client {
             shared.wake_driver();
             (now, shared.status.disconnects)
         };
-        let mut waiting = Waiting::new(&self.inner, Wait::Change);
-        poll_fn(|cx| {
-            let mut shared = self.inner.lock();
-            if shared.status.disconnects != sent.1 || shared.finished {
-                return Poll::Ready(false);
-            }
-            if shared.engine.last_received().is_some_and(|at| at >= sent.0) {
-                return Poll::Ready(true);
-            }
-            waiting.register(&mut shared, cx.waker());
-            Poll::Pending
-        })
-        .await
+        self.inner
+            .until(Wait::Change, |shared| {
+                if shared.status.disconnects != sent.1 || shared.finished {
+                    return Some(false);
+                }
+                let answered = shared.engine.last_received().is_some_and(|at| at >= sent.0);
+                answered.then_some(true)
+            })
+            .await
     }
 
     /// Disconnects gracefully (DISCONNECT: the broker discards the will) and waits until the
@@ -349,16 +331,11 @@ impl Client {
             shared.engine.disconnect(self.inner.now());
             shared.wake_driver();
         }
-        let mut waiting = Waiting::new(&self.inner, Wait::Change);
-        poll_fn(|cx| {
-            let mut shared = self.inner.lock();
-            if shared.engine.state() == State::Idle || shared.finished {
-                return Poll::Ready(());
-            }
-            waiting.register(&mut shared, cx.waker());
-            Poll::Pending
-        })
-        .await;
+        self.inner
+            .until(Wait::Change, |shared| {
+                (shared.engine.state() == State::Idle || shared.finished).then_some(())
+            })
+            .await;
     }
 
     /// Connects again after [`disconnect`](Self::disconnect), or after a refusal that

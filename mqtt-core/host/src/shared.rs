@@ -2,7 +2,9 @@
 //! waits for what.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 use std::task::Waker;
 use std::time::Instant as StdInstant;
 
@@ -38,6 +40,27 @@ impl Inner {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until `ready` gives a value, trying it under the lock now and again at each
+    /// change of the kind `wait` names. Cancel-safe: a dropped wait leaves nothing behind.
+    pub(crate) async fn until<T>(
+        &self,
+        wait: Wait,
+        mut ready: impl FnMut(&mut Shared) -> Option<T>,
+    ) -> T {
+        let mut waiting = Waiting::new(self, wait);
+        poll_fn(|cx| {
+            let mut shared = self.lock();
+            match ready(&mut shared) {
+                Some(value) => Poll::Ready(value),
+                None => {
+                    waiting.register(&mut shared, cx.waker());
+                    Poll::Pending
+                }
+            }
+        })
+        .await
     }
 
     /// The engine's clock: milliseconds since the client was made.
@@ -425,14 +448,14 @@ pub(crate) enum Wait {
 
 /// A waiting future's slot among the wakers, given back when the future is dropped.
 #[derive(Debug)]
-pub(crate) struct Waiting<'a> {
+struct Waiting<'a> {
     inner: &'a Inner,
     wait: Wait,
     slot: Option<usize>,
 }
 
 impl<'a> Waiting<'a> {
-    pub(crate) const fn new(inner: &'a Inner, wait: Wait) -> Self {
+    const fn new(inner: &'a Inner, wait: Wait) -> Self {
         Self {
             inner,
             wait,
@@ -441,7 +464,7 @@ impl<'a> Waiting<'a> {
     }
 
     /// Registers `waker` (under the lock the caller holds) to be woken on the change.
-    pub(crate) fn register(&mut self, shared: &mut Shared, waker: &Waker) {
+    fn register(&mut self, shared: &mut Shared, waker: &Waker) {
         match self.wait {
             Wait::Change => shared.watch(&mut self.slot, waker),
             Wait::Room => shared.wait_room(&mut self.slot, waker),
