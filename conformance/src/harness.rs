@@ -16,6 +16,7 @@ use mqtt_tokio::{Broker, Client, Error, Message, Messages, Options, QoS, Status,
 
 use crate::binding::{Binding, LocalFuture};
 use crate::broker::{Mosquitto, MosquittoConfig, Rumqttd, free_addr};
+use crate::check::Tally;
 use crate::ledger::{self, Expect};
 use crate::proxy::Proxy;
 
@@ -250,10 +251,7 @@ impl Ctx {
     pub async fn subscriber(&self, options: Options, filter: &str, qos: QoS) -> (Client, Messages) {
         let client = self.connect(options).await;
         let messages = client.messages();
-        let granted = self
-            .within("subscribe", PATIENCE, client.subscribe(filter, qos))
-            .await;
-        assert!(granted.is_ok(), "subscribe {filter}: {granted:?}");
+        self.subscribe(&client, filter, qos).await;
         (client, messages)
     }
 
@@ -271,6 +269,25 @@ impl Ctx {
         self.within("message", PATIENCE, messages.recv())
             .await
             .expect("a message")
+    }
+
+    /// Records what arrives on `messages` in `tally` until `done` says it is all there,
+    /// failing the test with `what` past `limit`.
+    pub async fn tally_until(
+        &self,
+        what: &str,
+        limit: Duration,
+        messages: &mut Messages,
+        tally: &mut Tally,
+        done: impl Fn(&Tally) -> bool,
+    ) {
+        self.within(what, limit, async {
+            while !done(tally) {
+                let message = messages.recv().await.expect("stream open");
+                tally.record(&message.topic, &message.payload);
+            }
+        })
+        .await;
     }
 
     /// Connects with `options` (within 10 s), subscribes to `tls/t` at QoS 2 and publishes

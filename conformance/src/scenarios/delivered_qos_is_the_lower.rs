@@ -19,8 +19,7 @@ async fn run(ctx: &Ctx) {
         ctx.within("publish", PATIENCE, sent)
             .await
             .expect("complete");
-        let message = ctx.within("message", PATIENCE, messages.recv()).await;
-        let message = message.expect("stream open");
+        let message = ctx.next(&mut messages).await;
         assert_eq!(message.payload.as_ref(), [qos.as_u8()]);
         assert_eq!(message.qos, qos, "published at {qos:?}, granted QoS 2");
     }

@@ -17,19 +17,11 @@ async fn run(ctx: &Ctx) {
     options.connect_timeout = Duration::from_secs(3);
     let client = ctx.connect(options).await;
     let mut messages = client.messages();
-    let granted = ctx
-        .within(
-            "subscribe",
-            PATIENCE,
-            client.subscribe("zero/t", QoS::AtLeastOnce),
-        )
-        .await;
-    assert_eq!(granted.expect("granted"), QoS::AtLeastOnce);
+    ctx.subscribe(&client, "zero/t", QoS::AtLeastOnce).await;
     let sent = client.publish("zero/t", "still here", QoS::AtLeastOnce, false);
     ctx.within("publish", PATIENCE, sent).await.expect("acked");
-    let message = ctx.within("message", PATIENCE, messages.recv()).await;
     assert_eq!(
-        message.expect("stream open").payload.as_ref(),
+        ctx.next(&mut messages).await.payload.as_ref(),
         b"still here"
     );
     assert!(client.is_connected());

@@ -70,12 +70,13 @@ async fn run(ctx: &Ctx) {
             .await
             .expect("completes");
     }
-    ctx.within("every message back", 3 * PATIENCE, async {
-        while !tally.complete(TOPIC, sent) {
-            let message = messages.recv().await.expect("stream open");
-            tally.record(&message.topic, &message.payload);
-        }
-    })
+    ctx.tally_until(
+        "every message back",
+        3 * PATIENCE,
+        &mut messages,
+        &mut tally,
+        |t| t.complete(TOPIC, sent),
+    )
     .await;
     let status = client.status();
     println!(

@@ -49,11 +49,8 @@ async fn run(ctx: &Ctx) {
                 .await
                 .expect("complete");
         }
-        ctx.within("every message", PATIENCE, async {
-            while !tally.complete(&topic, MESSAGES) {
-                let message = messages.recv().await.expect("stream open");
-                tally.record(&message.topic, &message.payload);
-            }
+        ctx.tally_until("every message", PATIENCE, &mut messages, &mut tally, |t| {
+            t.complete(&topic, MESSAGES)
         })
         .await;
         // Quiet for two ping intervals: pings answered late are still answered.

@@ -48,21 +48,20 @@ async fn run(ctx: &Ctx) {
             .expect("acked");
     }
 
+    let everything =
+        |t: &Tally| t.complete("unclean/theirs", DURING) && t.complete("unclean/mine", DURING);
     let mut tally = Tally::default();
-    ctx.within("every message", PATIENCE, async {
-        while !(tally.complete("unclean/theirs", DURING) && tally.complete("unclean/mine", DURING))
-        {
-            let message = messages.recv().await.expect("stream open");
-            tally.record(&message.topic, &message.payload);
-        }
-    })
+    ctx.tally_until(
+        "every message",
+        PATIENCE,
+        &mut messages,
+        &mut tally,
+        everything,
+    )
     .await;
     let mut theirs = Tally::default();
-    ctx.within("echoes", PATIENCE, async {
-        while !theirs.complete("unclean/mine", DURING) {
-            let message = echoes.recv().await.expect("stream open");
-            theirs.record(&message.topic, &message.payload);
-        }
+    ctx.tally_until("echoes", PATIENCE, &mut echoes, &mut theirs, |t| {
+        t.complete("unclean/mine", DURING)
     })
     .await;
     let status = client.status();
