@@ -99,9 +99,7 @@ fn connect_carries_client_id_keep_alive_will_and_credentials() {
 fn nothing_is_sent_before_connack_but_connect() {
     let mut h = Harness::new(config());
     h.publish("t", b"early", QoS::AtLeastOnce);
-    h.client.connect(h.now);
-    h.drain();
-    h.expect_connect();
+    h.start();
     h.advance(100);
     assert!(h.sent().is_empty());
     h.connack(false, ConnectReturnCode::Accepted);
@@ -148,9 +146,7 @@ fn connack_refusals_are_typed_and_those_that_cannot_heal_stop_reconnecting() {
         ConnectReturnCode::NotAuthorized,
     ] {
         let mut h = Harness::new(config());
-        h.client.connect(h.now);
-        h.drain();
-        h.expect_connect();
+        h.start();
         h.connack(false, code);
         assert_eq!(
             h.told(),
@@ -163,18 +159,14 @@ fn connack_refusals_are_typed_and_those_that_cannot_heal_stop_reconnecting() {
         h.advance(3_600_000);
         assert!(h.sent().is_empty(), "{code:?}: no reconnect");
         // The application may try again explicitly.
-        h.client.connect(h.now);
-        h.drain();
-        h.expect_connect();
+        h.start();
     }
 }
 
 #[test]
 fn server_unavailable_is_retried_with_backoff() {
     let mut h = Harness::new(config());
-    h.client.connect(h.now);
-    h.drain();
-    h.expect_connect();
+    h.start();
     h.connack(false, ConnectReturnCode::ServerUnavailable);
     assert_eq!(
         h.told(),
@@ -226,9 +218,7 @@ fn session_present_is_exposed_and_never_fails_a_reconnect() {
 fn session_present_on_a_clean_session_is_a_violation() {
     // [MQTT-3.2.2-1]
     let mut h = Harness::new(config());
-    h.client.connect(h.now);
-    h.drain();
-    h.expect_connect();
+    h.start();
     h.connack(true, ConnectReturnCode::Accepted);
     assert_eq!(
         h.told(),
@@ -242,9 +232,7 @@ fn session_present_on_a_clean_session_is_a_violation() {
 #[test]
 fn connack_not_arriving_within_response_time_fails_the_attempt() {
     let mut h = Harness::new(config());
-    h.client.connect(h.now);
-    h.drain();
-    h.expect_connect();
+    h.start();
     let waited = h.advance_to_timeout();
     assert_eq!(waited, Duration::from_secs(10));
     assert_eq!(
@@ -398,9 +386,7 @@ fn disconnect_sends_disconnect_closes_and_can_connect_again() {
     assert!(h.sent().is_empty(), "no reconnect after disconnect()");
     // The unacknowledged message is still stored, and goes again on the next connection
     // (as a new message: the clean session did not keep it).
-    h.client.connect(h.now);
-    h.drain();
-    h.expect_connect();
+    h.start();
     h.connack(false, ConnectReturnCode::Accepted);
     assert_eq!(
         h.sent(),

@@ -135,9 +135,7 @@ fn a_packet_over_the_maximum_size_closes_the_connection_after_its_header() {
 #[test]
 fn mqtt_3_2_0_1_a_first_packet_other_than_connack_closes_the_connection() {
     let mut h = Harness::new(config());
-    h.client.connect(h.now);
-    h.drain();
-    h.expect_connect();
+    h.start();
     h.receive(Packet::PingResp);
     assert_eq!(
         h.told(),
@@ -151,9 +149,7 @@ fn mqtt_3_2_0_1_a_first_packet_other_than_connack_closes_the_connection() {
 #[test]
 fn a_connack_with_reserved_flag_bits_closes_the_connection() {
     let mut h = Harness::new(config());
-    h.client.connect(h.now);
-    h.drain();
-    h.expect_connect();
+    h.start();
     h.receive_bytes(b"\x20\x02\x02\x00");
     let error = ProtocolError::Malformed(DecodeError::InvalidConnAckFlags(2));
     assert_eq!(

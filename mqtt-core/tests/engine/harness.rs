@@ -240,11 +240,16 @@ impl Harness {
         moved
     }
 
-    /// Starts the client and completes the handshake; returns the CONNECT sent.
-    pub fn connect(&mut self, session_present: bool) -> Sent {
+    /// Starts the client: its CONNECT is sent, and returned.
+    pub fn start(&mut self) -> Sent {
         self.client.connect(self.now);
         self.drain();
-        let connect = self.expect_connect();
+        self.expect_connect()
+    }
+
+    /// Starts the client and completes the handshake; returns the CONNECT sent.
+    pub fn connect(&mut self, session_present: bool) -> Sent {
+        let connect = self.start();
         self.connack(session_present, ConnectReturnCode::Accepted);
         assert_eq!(self.client.state(), State::Connected, "{:?}", self.told);
         assert_eq!(self.told(), vec![Told::Connected { session_present }]);

@@ -183,9 +183,7 @@ fn mqtt_3_1_3_2_every_connect_of_a_session_carries_the_same_client_id() {
 #[test]
 fn mqtt_3_2_2_4_a_refusal_with_session_present_set_is_still_a_refusal() {
     let mut h = Harness::new(config());
-    h.client.connect(h.now);
-    h.drain();
-    h.expect_connect();
+    h.start();
     h.receive_bytes(b"\x20\x02\x01\x05");
     let code = mqtt_core::wire::ConnectReturnCode::NotAuthorized;
     assert_eq!(
@@ -201,9 +199,7 @@ fn mqtt_3_2_2_4_a_refusal_with_session_present_set_is_still_a_refusal() {
 #[test]
 fn mqtt_3_2_2_6_a_close_before_connack_fails_the_attempt_and_is_retried() {
     let mut h = Harness::new(config());
-    h.client.connect(h.now);
-    h.drain();
-    h.expect_connect();
+    h.start();
     h.drop_transport();
     assert_eq!(
         h.told(),
