@@ -118,6 +118,10 @@ pub struct Options {
     pub backoff_max: Duration,
     /// From asking for a connection to its CONNACK: DNS, TCP, TLS and MQTT. Default 30 s.
     pub connect_timeout: Duration,
+    /// How long an acknowledgement of a received message may wait to leave with others, at
+    /// most 1 s. Default 5 ms; zero sends each at once. Messages reach the application at
+    /// once either way; see [`mqtt_core::Config::ack_delay`].
+    pub ack_delay: Duration,
     /// Messages each message stream holds for its reader before the client stops reading
     /// from the broker (see [`Messages`](crate::Messages)). Default 1,024.
     pub stream_capacity: usize,
@@ -146,6 +150,7 @@ impl Options {
             backoff_min: core.backoff_min,
             backoff_max: core.backoff_max,
             connect_timeout: core.connect_timeout,
+            ack_delay: core.ack_delay,
             stream_capacity: 1024,
         }
     }
@@ -187,6 +192,7 @@ impl Options {
         config.backoff_min = self.backoff_min;
         config.backoff_max = self.backoff_max;
         config.connect_timeout = self.connect_timeout;
+        config.ack_delay = self.ack_delay;
         config.seed = seed;
         mqtt_core::Client::with_capacity(config, self.max_packet_size, self.store_size)
             .map_err(Error::Config)

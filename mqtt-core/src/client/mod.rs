@@ -1,5 +1,6 @@
 //! The sans-IO client engine.
 
+mod acks;
 mod config;
 mod error;
 mod event;
@@ -148,6 +149,7 @@ struct Settings {
     backoff_min_ms: u32,
     backoff_max_ms: u32,
     connect_timeout_ms: u64,
+    ack_delay_ms: u64,
 }
 
 impl<'b> Client<'b> {
@@ -411,6 +413,8 @@ impl<'b> Client<'b> {
 /// The smallest `max_packet_size` accepted: room for any acknowledgement, and a SUBACK
 /// with three codes.
 const MIN_PACKET: usize = 8;
+/// The longest `ack_delay`: acknowledgements that wait longer only hold the broker up.
+const MAX_ACK_DELAY_MS: u64 = 1_000;
 
 /// Writes one SUBSCRIBE (with `qos`) or UNSUBSCRIBE entry at `at`; returns its length.
 fn write_entry(body: &mut [u8], at: usize, filter: TopicFilter<'_>, qos: Option<QoS>) -> usize {
@@ -440,6 +444,10 @@ impl Settings {
             (millis(config.backoff_min), millis(config.backoff_max));
         if backoff_min_ms == 0 || backoff_min_ms > backoff_max_ms {
             return Err(ConfigError::Backoff);
+        }
+        let ack_delay_ms = millis(config.ack_delay);
+        if ack_delay_ms > MAX_ACK_DELAY_MS {
+            return Err(ConfigError::AckDelayTooLong);
         }
         let max_packet = if config.max_packet_size == 0 {
             rx_len
@@ -475,6 +483,7 @@ impl Settings {
             backoff_min_ms: u32::try_from(backoff_min_ms).unwrap_or(u32::MAX),
             backoff_max_ms: u32::try_from(backoff_max_ms).unwrap_or(u32::MAX),
             connect_timeout_ms: millis(config.connect_timeout).max(1),
+            ack_delay_ms,
         })
     }
 }

@@ -319,7 +319,7 @@ impl Client<'_> {
             if self.store.qos2_contains(id.get()) {
                 // Already handed out; PUBREL has not come yet [MQTT-4.3.3-2].
                 self.stats.duplicates_suppressed += 1;
-                self.tx.ack(0x50, id.get());
+                self.acknowledge(0x50, id.get(), header.packet_len());
                 return true;
             }
             if !self.store.qos2_has_room() {
@@ -343,12 +343,12 @@ impl Client<'_> {
     fn on_ack(&mut self, packet_type: PacketType, id: u16) -> bool {
         if packet_type == PacketType::PubRel {
             self.store.qos2_remove(id);
-            self.tx.ack(0x70, id);
+            self.acknowledge(0x70, id, 4); // PUBREL is 4 bytes
             return true;
         }
         let Some((at, mut record)) = self.store.awaiting(id) else {
             if packet_type == PacketType::PubRec {
-                self.tx.ack(0x62, id);
+                self.tx.release(id);
             }
             return true;
         };
@@ -367,7 +367,7 @@ impl Client<'_> {
                 record.flags &= 0x0F;
                 record.sent_at = self.session.now().as_millis() as u32;
                 self.store.set_header(at, &record);
-                self.tx.ack(0x62, id);
+                self.tx.release(id);
             }
             (PacketType::UnsubAck, Kind::Unsubscribe, _) => {
                 // No longer restored after reconnects.
@@ -463,6 +463,19 @@ impl Client<'_> {
         self.done += 1;
     }
 
+    /// Queues the acknowledgement of the packet that starts the unprocessed input, `len`
+    /// bytes long. A QoS 1 or 2 PUBLISH already behind it was sent before the acknowledgement
+    /// could arrive: the broker has shown a window of one more than those held.
+    fn acknowledge(&mut self, first: u8, id: u16, len: usize) {
+        let more = self
+            .rx
+            .unprocessed()
+            .get(len)
+            .is_some_and(|&b| b & 0xF0 == 0x30 && b & 0x06 != 0);
+        let (now, delay) = (self.session.now(), self.settings.ack_delay_ms);
+        self.tx.ack(first, id, now, delay, more);
+    }
+
     /// Hands out the pending packet: a message (acknowledged now) or a SUBACK.
     fn hand_out(&mut self) -> Option<Event<'_>> {
         let pending = self.rx.pending.take()?;
@@ -475,10 +488,10 @@ impl Client<'_> {
             } => {
                 match delivery {
                     Delivery::AtMostOnce => {}
-                    Delivery::AtLeastOnce { id, .. } => self.tx.ack(0x40, id.get()),
+                    Delivery::AtLeastOnce { id, .. } => self.acknowledge(0x40, id.get(), len),
                     Delivery::ExactlyOnce { id, .. } => {
                         self.store.qos2_insert(id.get());
-                        self.tx.ack(0x50, id.get());
+                        self.acknowledge(0x50, id.get(), len);
                     }
                 }
                 (len, header_len)

@@ -243,10 +243,8 @@ impl Client<'_> {
                     .filter(|(_, h)| h.is(state::AWAIT))
                     .map(|(_, h)| now.after_ms(response.saturating_sub(elapsed(now, h.sent_at))))
                     .min();
-                match (ping, retransmit) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
+                let acks = self.tx.acks_deadline(self.settings.ack_delay_ms);
+                [ping, retransmit, acks].into_iter().flatten().min()
             }
             _ => Some(session.deadline),
         }

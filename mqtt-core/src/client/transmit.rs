@@ -5,6 +5,7 @@
 //! of `poll_transmit` calls and nothing is copied twice.
 
 use super::Client;
+use super::acks::Acks;
 use super::store::{Header, Kind, Store, state};
 use crate::Instant;
 use crate::wire::header::{varint_len, write_varint_into};
@@ -28,35 +29,6 @@ enum Outgoing {
 
 const PINGREQ: [u8; 4] = [0xC0, 0, 0, 0];
 const DISCONNECT: [u8; 4] = [0xE0, 0, 0, 0];
-
-/// Acknowledgements waiting to go out, in the order they were decided [MQTT-4.6.0-2/3].
-#[derive(Debug, Default)]
-struct Acks {
-    queue: [[u8; 4]; 8],
-    head: usize,
-    len: usize,
-}
-
-impl Acks {
-    fn push(&mut self, first: u8, id: u16) {
-        let [high, low] = id.to_be_bytes();
-        let slot = (self.head + self.len) % self.queue.len();
-        if let Some(entry) = self.queue.get_mut(slot) {
-            *entry = [first, 2, high, low];
-            self.len = (self.len + 1).min(self.queue.len());
-        }
-    }
-
-    fn pop(&mut self) -> Option<[u8; 4]> {
-        if self.len == 0 {
-            return None;
-        }
-        let entry = self.queue.get(self.head).copied();
-        self.head = (self.head + 1) % self.queue.len();
-        self.len -= 1;
-        entry
-    }
-}
 
 /// Transmission state; everything here belongs to one connection except the counters.
 #[derive(Debug, Default)]
@@ -88,9 +60,21 @@ impl Tx {
         };
     }
 
-    /// Queues an acknowledgement: PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70.
-    pub(super) fn ack(&mut self, first: u8, id: u16) {
-        self.acks.push(first, id);
+    /// Queues an acknowledgement of the broker's message: PUBACK 0x40, PUBREC 0x50 or
+    /// PUBCOMP 0x70. It may wait up to `delay` ms to leave with others (see `acks`); `more`:
+    /// another message to acknowledge is already in the input.
+    pub(super) fn ack(&mut self, first: u8, id: u16, now: Instant, delay: u64, more: bool) {
+        self.acks.push_held(first, id, now, delay, more);
+    }
+
+    /// Queues PUBREL: it leaves at once, after the acknowledgements queued before it.
+    pub(super) fn release(&mut self, id: u16) {
+        self.acks.push_now(0x62, id);
+    }
+
+    /// When waiting acknowledgements must leave, if any wait.
+    pub(super) fn acks_deadline(&self, delay: u64) -> Option<Instant> {
+        self.acks.deadline(delay)
     }
 
     /// Whether input must wait for the outgoing stream: until CONNECT is out, nothing from
@@ -102,7 +86,7 @@ impl Tx {
 
     /// Whether an acknowledgement can be queued; input waits while it cannot.
     pub(super) const fn can_ack(&self) -> bool {
-        self.acks.len < self.acks.queue.len()
+        self.acks.has_room()
     }
 }
 
@@ -118,7 +102,7 @@ impl Client<'_> {
         while let Some(out) = buf.get_mut(written..).filter(|b| !b.is_empty()) {
             let packet = match self.tx.current {
                 Some(packet) => packet,
-                None => match self.next_outgoing() {
+                None => match self.next_outgoing(now) {
                     Some(packet) => {
                         self.tx.current = Some(packet);
                         packet
@@ -142,10 +126,20 @@ impl Client<'_> {
         Some(written)
     }
 
-    /// Chooses the next packet: CONNECT alone until CONNACK; then acknowledgements, PINGREQ,
-    /// the resubscribe, and stored commands in order, within the in-flight window.
-    fn next_outgoing(&mut self) -> Option<Outgoing> {
+    /// Chooses the next packet: CONNECT alone until CONNACK; then acknowledgements due,
+    /// PINGREQ, the resubscribe, and stored commands in order, within the in-flight window;
+    /// waiting acknowledgements follow any of those, and go before DISCONNECT.
+    fn next_outgoing(&mut self, now: Instant) -> Option<Outgoing> {
+        let other = self.next_other(now);
+        if other.is_some() {
+            self.tx.acks.flush();
+        }
+        other
+    }
+
+    fn next_other(&mut self, now: Instant) -> Option<Outgoing> {
         use super::State;
+        let delay = self.settings.ack_delay_ms;
         let tx = &mut self.tx;
         match self.session.state {
             State::Connecting if tx.connect_due => {
@@ -153,11 +147,15 @@ impl Client<'_> {
                 Some(Outgoing::Connect)
             }
             State::Closing if tx.disconnect_due => {
+                tx.acks.flush();
+                if let Some(ack) = tx.acks.next(now, delay) {
+                    return Some(Outgoing::Fixed(ack, 4));
+                }
                 tx.disconnect_due = false;
                 Some(Outgoing::Fixed(DISCONNECT, 2))
             }
             State::Connected => {
-                if let Some(ack) = tx.acks.pop() {
+                if let Some(ack) = tx.acks.next(now, delay) {
                     return Some(Outgoing::Fixed(ack, 4));
                 }
                 if self.session.ping_due {

@@ -77,9 +77,12 @@ pub struct Harness {
 /// The test client's identifier.
 pub const CLIENT_ID: &str = "test-client";
 
+/// The default configuration, except that acknowledgements leave at once: most tests are
+/// about what is acknowledged, not when (`acks.rs` is about when).
 pub fn config() -> Config<'static> {
     let mut config = Config::new(CLIENT_ID);
     config.seed = 7;
+    config.ack_delay = Duration::ZERO;
     config
 }
 

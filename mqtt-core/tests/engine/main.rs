@@ -7,6 +7,7 @@
 mod common;
 mod harness;
 
+mod acks;
 mod connect;
 mod faults;
 mod keepalive;
