@@ -32,6 +32,8 @@ pub(crate) struct Setup {
     backoff_extra_ms: u16,
     connect_timeout_ms: u16,
     seed: u64,
+    /// In steps of 5 ms, up to 1,275 (over 1 s is refused).
+    ack_delay: u8,
 }
 
 impl Setup {
@@ -77,6 +79,7 @@ impl Setup {
         );
         config.connect_timeout = Duration::from_millis(u64::from(self.connect_timeout_ms));
         config.seed = self.seed;
+        config.ack_delay = Duration::from_millis(u64::from(self.ack_delay) * 5);
         config
     }
 }

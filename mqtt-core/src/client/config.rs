@@ -67,9 +67,10 @@ pub struct Config<'a> {
     /// Messages reach the application at once whatever this is; only the acknowledgement
     /// waits. A broker keeps a window of messages in flight and writes the next as each
     /// acknowledgement arrives: answered together, many travel per write both ways, which
-    /// cuts the client's CPU per message received several times over. How many wait together
-    /// adapts: one at a time while messages are sparse, up to 16 while they stream, and no
-    /// more than half the broker's window once the client has seen it wait for them.
+    /// cuts the client's CPU per message received several times over. No more wait together
+    /// than the broker has shown it lets be in flight (those waiting, plus one already read
+    /// behind them), at most 16: a broker with a window of 1 gets each at once, and so does
+    /// sparse traffic, once a quiet spell has shown it sparse.
     pub ack_delay: Duration,
     /// Seeds the reconnect jitter, so that a fleet does not reconnect in step.
     pub seed: u64,
