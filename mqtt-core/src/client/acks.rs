@@ -25,6 +25,7 @@ use crate::Instant;
 
 /// Acknowledgements queued at most; also the largest `limit`.
 const CAPACITY: usize = 16;
+const PUBREL: u8 = 0x62;
 
 /// Acknowledgements waiting to go out, in the order they were decided [MQTT-4.6.0-2/3].
 #[derive(Debug)]
@@ -32,6 +33,8 @@ pub(super) struct Acks {
     queue: [[u8; 4]; CAPACITY],
     head: usize,
     len: usize,
+    /// PUBRELs among them: the client's own flow, no sign of the broker's window.
+    releases: usize,
     /// Leaving now: popped until the queue is empty.
     flushing: bool,
     /// When the oldest waiting one was queued.
@@ -51,6 +54,7 @@ impl Default for Acks {
             queue: [[0; 4]; CAPACITY],
             head: 0,
             len: 0,
+            releases: 0,
             flushing: false,
             since: Instant::ZERO,
             limit: 1,
@@ -76,7 +80,7 @@ impl Acks {
             self.since = now;
         }
         self.push(first, id);
-        self.window = self.window.max(self.len + usize::from(more));
+        self.window = self.window.max(self.held() + usize::from(more));
         if !self.flushing && self.len >= self.limit {
             self.flushing = true;
             self.grow(now, delay);
@@ -84,14 +88,35 @@ impl Acks {
     }
 
     /// Queues PUBREL: it leaves at once, with everything queued before it.
-    pub(super) fn push_now(&mut self, first: u8, id: u16) {
+    pub(super) fn push_release(&mut self, id: u16) {
+        self.releases += 1;
+        self.push_now(PUBREL, id);
+    }
+
+    fn push_now(&mut self, first: u8, id: u16) {
         self.push(first, id);
         self.flushing = true;
     }
 
-    /// Sends everything queued with the next packet.
-    pub(super) fn flush(&mut self) {
+    /// Acknowledgements of the broker's messages queued, not counting the client's PUBRELs.
+    const fn held(&self) -> usize {
+        self.len - self.releases
+    }
+
+    /// Sends everything queued now; whether anything is.
+    pub(super) fn flush(&mut self) -> bool {
         self.flushing |= self.len > 0;
+        self.len > 0
+    }
+
+    /// Time has passed: the oldest has waited long enough, they all leave. (Also when
+    /// nothing can be written yet: the deadline is then past and spent.)
+    pub(super) fn expire(&mut self, now: Instant, delay: u64) {
+        if self.len > 0 && !self.flushing && now.ms_since(self.since) >= delay {
+            self.flushing = true;
+            self.timed_out = Some((now, self.held()));
+            self.last_flush = Some(now);
+        }
     }
 
     /// The next acknowledgement due at `now`, if any.
@@ -99,18 +124,17 @@ impl Acks {
         if self.len == 0 {
             return None;
         }
+        self.expire(now, delay);
         if !self.flushing {
-            if now.ms_since(self.since) < delay {
-                return None;
-            }
-            self.flushing = true;
-            self.timed_out = Some((now, self.len));
-            self.last_flush = Some(now);
+            return None;
         }
         let entry = self.queue.get(self.head).copied();
         self.head = (self.head + 1) % CAPACITY;
         self.len -= 1;
         self.flushing = self.len > 0;
+        if entry.is_some_and(|[first, ..]| first == PUBREL) {
+            self.releases -= 1;
+        }
         entry
     }
 
@@ -153,5 +177,24 @@ impl Acks {
             return;
         }
         self.limit = (self.limit * 2).min(self.window).min(CAPACITY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clients_own_pubrels_are_no_sign_of_the_brokers_window() {
+        let mut acks = Acks::default();
+        acks.push_release(1);
+        acks.push_release(2);
+        // PUBCOMP for the broker's message, another of its messages behind it: 2 shown.
+        acks.push_held(0x70, 7, Instant::ZERO, 5, true);
+        assert_eq!(acks.window, 2);
+        for expected in [[0x62, 2, 0, 1], [0x62, 2, 0, 2], [0x70, 2, 0, 7]] {
+            assert_eq!(acks.next(Instant::ZERO, 5), Some(expected));
+        }
+        assert_eq!((acks.len, acks.releases), (0, 0));
     }
 }

@@ -198,6 +198,9 @@ impl Client<'_> {
             }
             State::Closing if expired => self.after_close(now),
             State::Connected => {
+                // Due acknowledgements leave with the next write, whenever the binding can
+                // make it: their deadline is spent, so a full write buffer does not spin.
+                self.tx.expire_acks(now, self.settings.ack_delay_ms);
                 self.check_keep_alive(now);
                 if self.session.state == State::Connected {
                     self.check_retransmit(now);

@@ -34,6 +34,8 @@ const DISCONNECT: [u8; 4] = [0xE0, 0, 0, 0];
 #[derive(Debug, Default)]
 pub(super) struct Tx {
     current: Option<Outgoing>,
+    /// The packet chosen while acknowledgements waited: it goes right after them.
+    deferred: Option<Outgoing>,
     /// Bytes of `current` already written.
     written: usize,
     pub(super) connect_due: bool,
@@ -69,7 +71,12 @@ impl Tx {
 
     /// Queues PUBREL: it leaves at once, after the acknowledgements queued before it.
     pub(super) fn release(&mut self, id: u16) {
-        self.acks.push_now(0x62, id);
+        self.acks.push_release(id);
+    }
+
+    /// Time has passed: acknowledgements that waited long enough leave.
+    pub(super) fn expire_acks(&mut self, now: Instant, delay: u64) {
+        self.acks.expire(now, delay);
     }
 
     /// When waiting acknowledgements must leave, if any wait.
@@ -81,7 +88,7 @@ impl Tx {
     /// the broker can be an answer; while a packet is half-written, what an acknowledgement
     /// does could move or free the bytes still to go.
     pub(super) const fn holds_input(&self) -> bool {
-        self.connect_due || self.current.is_some()
+        self.connect_due || self.current.is_some() || self.deferred.is_some()
     }
 
     /// Whether an acknowledgement can be queued; input waits while it cannot.
@@ -127,19 +134,31 @@ impl Client<'_> {
     }
 
     /// Chooses the next packet: CONNECT alone until CONNACK; then acknowledgements due,
-    /// PINGREQ, the resubscribe, and stored commands in order, within the in-flight window;
-    /// waiting acknowledgements follow any of those, and go before DISCONNECT.
+    /// PINGREQ, the resubscribe, and stored commands in order, within the in-flight window.
+    /// Acknowledgements still waiting leave right before any of those (and DISCONNECT).
     fn next_outgoing(&mut self, now: Instant) -> Option<Outgoing> {
-        let other = self.next_other(now);
-        if other.is_some() {
-            self.tx.acks.flush();
+        let delay = self.settings.ack_delay_ms;
+        if let Some(ack) = self.tx.acks.next(now, delay) {
+            return Some(Outgoing::Fixed(ack, 4));
         }
-        other
+        if let Some(packet) = self.tx.deferred.take() {
+            return Some(packet);
+        }
+        let other = self.next_other()?;
+        if self.tx.acks.flush() {
+            // They were waiting to leave together; they go first, this right after.
+            self.tx.deferred = Some(other);
+            return self
+                .tx
+                .acks
+                .next(now, delay)
+                .map(|ack| Outgoing::Fixed(ack, 4));
+        }
+        Some(other)
     }
 
-    fn next_other(&mut self, now: Instant) -> Option<Outgoing> {
+    fn next_other(&mut self) -> Option<Outgoing> {
         use super::State;
-        let delay = self.settings.ack_delay_ms;
         let tx = &mut self.tx;
         match self.session.state {
             State::Connecting if tx.connect_due => {
@@ -147,17 +166,10 @@ impl Client<'_> {
                 Some(Outgoing::Connect)
             }
             State::Closing if tx.disconnect_due => {
-                tx.acks.flush();
-                if let Some(ack) = tx.acks.next(now, delay) {
-                    return Some(Outgoing::Fixed(ack, 4));
-                }
                 tx.disconnect_due = false;
                 Some(Outgoing::Fixed(DISCONNECT, 2))
             }
             State::Connected => {
-                if let Some(ack) = tx.acks.next(now, delay) {
-                    return Some(Outgoing::Fixed(ack, 4));
-                }
                 if self.session.ping_due {
                     self.session.ping_due = false;
                     return Some(Outgoing::Fixed(PINGREQ, 2));

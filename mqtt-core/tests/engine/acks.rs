@@ -204,15 +204,15 @@ fn hold_one(h: &mut Harness) {
 }
 
 #[test]
-fn waiting_acks_follow_any_other_packet() {
+fn waiting_acks_leave_right_before_any_other_packet() {
     let mut h = paced();
     hold_one(&mut h);
     h.publish("out", b"x", QoS::AtLeastOnce);
     assert_eq!(
         h.sent(),
         [
-            publish("out", b"x", QoS::AtLeastOnce, 1, false),
-            Sent::PubAck(4)
+            Sent::PubAck(4),
+            publish("out", b"x", QoS::AtLeastOnce, 1, false)
         ]
     );
 }
@@ -271,4 +271,21 @@ fn an_ack_delay_over_a_second_is_refused() {
         mqtt_core::Client::new(config, buffers),
         Err(ConfigError::AckDelayTooLong)
     ));
+}
+
+#[test]
+fn a_due_ack_that_cannot_be_written_yet_does_not_keep_the_timer_firing() {
+    let mut h = paced();
+    hold_one(&mut h);
+    // The binding's write buffer is full (a large PUBLISH on its way): time passes, and
+    // nothing is transmitted.
+    h.now = h.now + Duration::from_millis(DELAY);
+    h.client.handle_timeout(h.now);
+    let next = h.client.poll_timeout().expect("keep alive");
+    assert!(
+        next > h.now,
+        "a deadline already spent: the binding would spin"
+    );
+    h.drain();
+    assert_eq!(h.sent(), [Sent::PubAck(4)]);
 }
