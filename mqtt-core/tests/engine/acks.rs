@@ -4,8 +4,8 @@
 
 use core::time::Duration;
 
+use mqtt_core::QoS;
 use mqtt_core::wire::Packet;
-use mqtt_core::{Config, ConfigError, QoS};
 
 use crate::harness::{Harness, Sent, config, pid, publish};
 
@@ -256,21 +256,6 @@ fn waiting_acks_die_with_their_connection() {
     // The broker sends the message again after the reconnect [MQTT-4.4.0-1]; it is
     // acknowledged then.
     assert!(h.sent().is_empty());
-}
-
-#[test]
-fn an_ack_delay_over_a_second_is_refused() {
-    let mut config = Config::new("c");
-    config.ack_delay = Duration::from_millis(1_001);
-    let (mut rx, mut store) = ([0u8; 256], [0u8; 1024]);
-    let buffers = mqtt_core::Buffers {
-        rx: &mut rx,
-        store: &mut store,
-    };
-    assert!(matches!(
-        mqtt_core::Client::new(config, buffers),
-        Err(ConfigError::AckDelayTooLong)
-    ));
 }
 
 #[test]

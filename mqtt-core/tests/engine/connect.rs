@@ -51,6 +51,9 @@ fn configuration_mistakes_are_refused_at_construction() {
     let mut c = Config::new("x");
     c.max_packet_size = 2048;
     assert_eq!(make(c, 4096), Some(ConfigError::ReceiveBuffer));
+    let mut c = Config::new("x");
+    c.ack_delay = Duration::from_millis(1_001);
+    assert_eq!(make(c, 4096), Some(ConfigError::AckDelayTooLong));
     assert!(matches!(
         make(Config::new("x"), 64),
         Some(ConfigError::StoreTooSmall { .. })
