@@ -13,6 +13,11 @@ pub enum Expect {
     NotApplicable(&'static str),
 }
 
+/// Why rumqttd cannot run the TLS scenarios.
+const NO_TLS: &str = "rumqttd is built without its TLS feature (use-rustls; the workspace \
+                      takes it with default-features = false), so the fixture cannot give it \
+                      a TLS listener";
+
 /// The ledger: broker, scenario, expectation.
 pub const LEDGER: &[(BrokerKind, &str, Expect)] = &[
     (
@@ -58,26 +63,17 @@ pub const LEDGER: &[(BrokerKind, &str, Expect)] = &[
     (
         BrokerKind::Rumqttd,
         "tls_refuses_an_untrusted_broker_and_a_wrong_name",
-        Expect::NotApplicable(
-            "rumqttd is built without its TLS feature (use-rustls; the workspace takes it with \
-             default-features = false), so the fixture cannot give it a TLS listener",
-        ),
+        Expect::NotApplicable(NO_TLS),
     ),
     (
         BrokerKind::Rumqttd,
         "tls_with_a_client_certificate",
-        Expect::NotApplicable(
-            "rumqttd is built without its TLS feature (use-rustls; the workspace takes it with \
-             default-features = false), so the fixture cannot give it a TLS listener",
-        ),
+        Expect::NotApplicable(NO_TLS),
     ),
     (
         BrokerKind::Rumqttd,
         "tls_with_a_given_ca",
-        Expect::NotApplicable(
-            "rumqttd is built without its TLS feature (use-rustls; the workspace takes it with \
-             default-features = false), so the fixture cannot give it a TLS listener",
-        ),
+        Expect::NotApplicable(NO_TLS),
     ),
     (
         BrokerKind::Rumqttd,
