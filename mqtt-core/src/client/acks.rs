@@ -72,7 +72,8 @@ impl Acks {
     /// most its capacity.
     pub(super) fn push_held(&mut self, first: u8, id: u16, now: Instant, delay: u64, more: bool) {
         if delay == 0 {
-            self.push_now(first, id);
+            self.push(first, id);
+            self.flushing = true;
             return;
         }
         self.learn(now, delay);
@@ -89,12 +90,9 @@ impl Acks {
 
     /// Queues PUBREL: it leaves at once, with everything queued before it.
     pub(super) fn push_release(&mut self, id: u16) {
-        self.releases += 1;
-        self.push_now(PUBREL, id);
-    }
-
-    fn push_now(&mut self, first: u8, id: u16) {
-        self.push(first, id);
+        if self.push(PUBREL, id) {
+            self.releases += 1;
+        }
         self.flushing = true;
     }
 
@@ -148,11 +146,18 @@ impl Acks {
         self.len < CAPACITY
     }
 
-    fn push(&mut self, first: u8, id: u16) {
+    /// Queues one, unless full: input waits while the queue is full (see `has_room`), so the
+    /// engine never offers one then.
+    fn push(&mut self, first: u8, id: u16) -> bool {
         let [high, low] = id.to_be_bytes();
-        if let Some(entry) = self.queue.get_mut((self.head + self.len) % CAPACITY) {
-            *entry = [first, 2, high, low];
-            self.len = (self.len + 1).min(CAPACITY);
+        let slot = self.queue.get_mut((self.head + self.len) % CAPACITY);
+        match slot {
+            Some(entry) if self.len < CAPACITY => {
+                *entry = [first, 2, high, low];
+                self.len += 1;
+                true
+            }
+            _ => false,
         }
     }
 
