@@ -46,9 +46,22 @@ impl Setup {
         8 + usize::from(self.rx_size) * 8
     }
 
-    /// The store's size: 32 to 8192 bytes.
+    /// The store's size: 32 to 8192 bytes, plus 8 KiB when every QoS 2 identifier is
+    /// tracked.
     pub(crate) fn store_size(&self) -> usize {
-        32 + usize::from(self.store_size) * 32
+        let ids = match self.max_inbound_qos2() {
+            Config::EVERY_QOS2_ID => 8192,
+            _ => 0,
+        };
+        32 + usize::from(self.store_size) * 32 + ids
+    }
+
+    /// Every identifier (the default), or a short list of 0 (refused) to 8.
+    fn max_inbound_qos2(&self) -> u16 {
+        match self.max_inbound_qos2 % 10 {
+            9 => Config::EVERY_QOS2_ID,
+            n => u16::from(n),
+        }
     }
 
     /// The configuration, borrowing the will and credentials the caller built.
@@ -68,7 +81,7 @@ impl Setup {
         config.credentials = credentials;
         config.max_inflight = u16::from(self.max_inflight % 17); // 0 is refused
         config.queue_capacity = u16::from(self.queue_capacity % 33);
-        config.max_inbound_qos2 = u16::from(self.max_inbound_qos2 % 9);
+        config.max_inbound_qos2 = self.max_inbound_qos2();
         config.max_packet_size = match self.max_packet {
             0..=127 => 0,                      // the whole receive buffer
             small => usize::from(small - 127), // 1..=128

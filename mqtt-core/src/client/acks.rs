@@ -141,6 +141,10 @@ impl Acks {
         (self.len > 0 && !self.flushing).then(|| self.since.after_ms(delay))
     }
 
+    pub(super) const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Whether another can be queued; input waits while not.
     pub(super) const fn has_room(&self) -> bool {
         self.len < CAPACITY

@@ -52,8 +52,20 @@ pub struct Config<'a> {
     /// The largest packet accepted from the broker, fixed header included; zero (the default)
     /// means the whole receive buffer. A larger one closes the connection.
     pub max_packet_size: usize,
-    /// QoS 2 messages received and not yet released, at most. Default 32; the broker's own
-    /// in-flight limit (Mosquitto: 20) must not exceed it.
+    /// How many of the broker's QoS 2 messages, handed out and not yet released (PUBREL),
+    /// the client tracks at once to hand none out twice [MQTT-4.3.3-2]. The default,
+    /// [`Config::EVERY_QOS2_ID`], and anything from 4,096 up track the whole identifier
+    /// space in 8 KiB of the store: no limit at all, as the specification sets none.
+    ///
+    /// Fewer take 2 bytes each. When they are all taken, the next new QoS 2 message waits,
+    /// unacknowledged, while the PUBRELs already in the receive buffer behind it are handled
+    /// to free a slot: flow control, nothing lost or handed out twice. Only if the receive
+    /// buffer fills with no PUBREL in it does the client close the connection
+    /// ([`ConnectionError::InboundQoS2Full`](crate::ConnectionError::InboundQoS2Full)) and
+    /// reconnect: a persistent session loses nothing (the broker sends again what was not
+    /// acknowledged), a clean one loses what the broker held for it. Brokers release
+    /// promptly (Mosquitto and rumqttd answer each PUBREC at once), so a list of twice the
+    /// broker's in-flight window and a receive buffer for that window's messages never fill.
     pub max_inbound_qos2: u16,
     /// The first delay before reconnecting; it doubles on every failure. Default 1 s.
     pub backoff_min: Duration,
@@ -77,6 +89,9 @@ pub struct Config<'a> {
 }
 
 impl<'a> Config<'a> {
+    /// The `max_inbound_qos2` that tracks every packet identifier (8 KiB): no limit.
+    pub const EVERY_QOS2_ID: u16 = u16::MAX;
+
     /// mqtt_as's defaults, with this client identifier.
     pub const fn new(client_id: &'a str) -> Self {
         Self {
@@ -92,7 +107,7 @@ impl<'a> Config<'a> {
             max_inflight: 16,
             queue_capacity: 64,
             max_packet_size: 0,
-            max_inbound_qos2: 32,
+            max_inbound_qos2: Self::EVERY_QOS2_ID,
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(30),
@@ -106,13 +121,14 @@ impl<'a> Config<'a> {
 ///
 /// - `rx` assembles packets from the broker; events borrow it. The largest acceptable packet
 ///   is its length (or `max_packet_size`, if smaller).
-/// - `store` holds the CONNECT packet, the inbound QoS 2 identifiers, every outbound message
+/// - `store` holds the CONNECT packet, the inbound QoS 2 identifiers (8 KiB by default: see
+///   [`Config::max_inbound_qos2`]), every outbound message
 ///   until it completes (also while offline), and the subscriptions to restore after a
 ///   reconnect.
 ///
 /// ```
 /// use mqtt_core::Buffers;
-/// let (mut rx, mut store) = ([0u8; 1024], [0u8; 4096]);
+/// let (mut rx, mut store) = ([0u8; 1024], [0u8; 12 * 1024]);
 /// let buffers = Buffers { rx: &mut rx, store: &mut store };
 /// # let _ = buffers;
 /// ```

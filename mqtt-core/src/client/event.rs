@@ -101,6 +101,15 @@ pub enum ConnectionError {
     /// Nothing received within `response_time` of a PINGREQ.
     #[error("keep alive: no response to PINGREQ")]
     KeepAliveTimeout,
+    /// A PINGREQ was due and the transport took no byte for `response_time`: the link is
+    /// dead though the transport has not said so (its send buffer full).
+    #[error("transport stalled: no byte taken for response_time while a PINGREQ was due")]
+    TransportStalled,
+    /// `max_inbound_qos2` of the broker's QoS 2 messages are unreleased, and the receive
+    /// buffer filled behind the next one with no PUBREL in it to free a slot: the memory
+    /// bound the caller set (see [`Config::max_inbound_qos2`](crate::Config)).
+    #[error("receive buffer full while a QoS 2 message waits for a PUBREL (max_inbound_qos2)")]
+    InboundQoS2Full,
     /// A message was retransmitted `max_repubs` times without acknowledgement.
     #[error("acknowledgement timed out after max_repubs retransmissions")]
     AckTimeout,
@@ -146,9 +155,6 @@ pub enum ProtocolError {
     /// Session present on a clean session [MQTT-3.2.2-1].
     #[error("session present on a clean session [MQTT-3.2.2-1]")]
     SessionPresentOnCleanSession,
-    /// More QoS 2 messages in flight from the broker than `max_inbound_qos2`.
-    #[error("more inbound QoS 2 messages in flight than max_inbound_qos2")]
-    TooManyInboundQoS2,
 }
 
 /// Counters, from the engine's creation.
@@ -157,8 +163,8 @@ pub enum ProtocolError {
 pub struct Stats {
     /// Connections accepted by the broker.
     pub connects: u32,
-    /// Established connections lost, by cause: `[transport closed, keep alive, ack timeout,
-    /// protocol violation, requested]`.
+    /// Established connections lost, by cause: `[transport closed, keep alive (no PINGRESP,
+    /// or a stalled transport), ack timeout, protocol violation or memory bound, requested]`.
     pub disconnects: [u32; 5],
     /// Attempts to connect that failed.
     pub connect_failures: u32,
@@ -174,9 +180,9 @@ impl Stats {
     /// The index of `reason` in [`disconnects`](Self::disconnects).
     pub(crate) const fn cause(reason: ConnectionError) -> usize {
         match reason {
-            ConnectionError::KeepAliveTimeout => 1,
+            ConnectionError::KeepAliveTimeout | ConnectionError::TransportStalled => 1,
             ConnectionError::AckTimeout => 2,
-            ConnectionError::Protocol(_) => 3,
+            ConnectionError::Protocol(_) | ConnectionError::InboundQoS2Full => 3,
             ConnectionError::Requested => 4,
             _ => 0,
         }

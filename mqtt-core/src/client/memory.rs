@@ -11,6 +11,18 @@ pub(crate) enum Memory<'b> {
     Owned(alloc::boxed::Box<[u8]>),
 }
 
+impl Memory<'_> {
+    /// Whether the buffer is known to hold only zeros: owned memory is allocated zeroed,
+    /// and its pages stay untouched (not resident) until used.
+    pub(crate) const fn is_zeroed(&self) -> bool {
+        match self {
+            Self::Borrowed(_) => false,
+            #[cfg(feature = "alloc")]
+            Self::Owned(_) => true,
+        }
+    }
+}
+
 impl Default for Memory<'_> {
     fn default() -> Self {
         Self::Borrowed(&mut [])

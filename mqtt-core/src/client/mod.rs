@@ -9,6 +9,7 @@ mod receive;
 mod session;
 mod store;
 mod transmit;
+mod unreleased;
 
 pub use config::{Buffers, Config, ConfigError};
 pub use error::CommandError;
@@ -48,7 +49,8 @@ use store::{Header, Kind, Store, state};
 /// ```
 /// use mqtt_core::{Buffers, Client, Config, Event, Instant, QoS, TopicName, TransportRequest};
 ///
-/// let (mut rx, mut store) = ([0u8; 512], [0u8; 2048]);
+/// // The store holds 8 KiB of inbound QoS 2 identifiers: see `Config::max_inbound_qos2`.
+/// let (mut rx, mut store) = ([0u8; 512], [0u8; 10 * 1024]);
 /// let mut client = Client::new(Config::new("sensor-7"), Buffers { rx: &mut rx, store: &mut store })?;
 /// let now = Instant::from_millis(0);
 /// client.connect(now);
@@ -183,10 +185,10 @@ impl<'b> Client<'b> {
         if let Some(credentials) = &config.credentials {
             connect = connect.with_credentials(credentials);
         }
-        let qos2 = usize::from(config.max_inbound_qos2);
+        let qos2 = unreleased::region_len(config.max_inbound_qos2);
         // CONNECT, the QoS 2 identifiers, and room for one small message.
         let too_small = |connect_len: usize| ConfigError::StoreTooSmall {
-            needed: connect_len + 2 * qos2 + store::HEADER + 64,
+            needed: connect_len + qos2 + store::HEADER + 64,
         };
         let connect_len = connect.encode(&mut store).map_err(|e| {
             too_small(if let EncodeError::BufferTooSmall { needed } = e {
@@ -195,14 +197,16 @@ impl<'b> Client<'b> {
                 0
             })
         })?;
-        if store.len() < connect_len + 2 * qos2 + store::HEADER + 64 {
+        if store.len() < connect_len + qos2 + store::HEADER + 64 {
             return Err(too_small(connect_len));
         }
         // The flags byte follows the fixed header, then "MQTT" with its length and the level.
         let clean_flag_at = connect_len - connect.remaining_len() + 7;
+        let zeroed = store.is_zeroed();
+        let qos2 = config.max_inbound_qos2;
         Ok(Self {
             rx: receive::Rx::new(rx),
-            store: Store::new(store, connect_len, clean_flag_at, qos2),
+            store: Store::new(store, connect_len, clean_flag_at, qos2, zeroed),
             session: session::Session::new(
                 &settings,
                 config.clean_init && !config.clean,

@@ -10,9 +10,15 @@
 //! Input also waits until CONNECT is out (nothing can answer it before), and while a packet
 //! is half-written: an acknowledgement could otherwise free or move the bytes still to go (a
 //! stored message, the subscriptions being restored).
+//!
+//! With a short list of unreleased QoS 2 identifiers configured (`max_inbound_qos2`), a new
+//! QoS 2 message that finds it full is parked: not handed out, not acknowledged, while the
+//! input goes on being read behind it and the first PUBREL there that frees a slot is handled
+//! out of turn (`release_ahead`). That is flow control; only a buffer full with no such
+//! PUBREL in it ends the connection, a bound the caller set.
 
 use super::Client;
-use super::event::{Event, Op, ProtocolError, State};
+use super::event::{ConnectionError, Event, Op, ProtocolError, State};
 use super::memory::Memory;
 use super::store::{HEADER, Kind, SubscribeEntries, state};
 use crate::Instant;
@@ -44,6 +50,9 @@ pub(super) struct Rx<'b> {
     /// The length of the packet handed out by the last `poll_event`, consumed at the next
     /// call (the event borrowed it until then).
     handed_out: usize,
+    /// A new QoS 2 message at the start of the input waits for a slot among the unreleased
+    /// identifiers (see `release_ahead`).
+    parked: bool,
 }
 
 impl<'b> Rx<'b> {
@@ -54,6 +63,7 @@ impl<'b> Rx<'b> {
             end: 0,
             pending: None,
             handed_out: 0,
+            parked: false,
         }
     }
 
@@ -64,6 +74,7 @@ impl<'b> Rx<'b> {
             end: 0,
             pending: None,
             handed_out: 0,
+            parked: false,
         };
     }
 
@@ -133,7 +144,7 @@ impl Client<'_> {
     ///
     /// ```
     /// # use mqtt_core::{Buffers, Client, Config, Instant};
-    /// # let (mut rx, mut store) = ([0u8; 512], [0u8; 2048]);
+    /// # let (mut rx, mut store) = ([0u8; 512], [0u8; 10 * 1024]);
     /// # let mut client = Client::new(Config::new("c"), Buffers { rx: &mut rx, store: &mut store })?;
     /// # let now = Instant::from_millis(0);
     /// # let mut socket = std::io::empty();
@@ -226,6 +237,22 @@ impl Client<'_> {
                 State::Connecting | State::Connected | State::Closing
             )
         {
+            if self.rx.parked {
+                if !self.release_ahead() {
+                    if self.rx.unprocessed().len() >= self.rx.buf.len() && !self.tx.acks_waiting()
+                    {
+                        // Full, and no PUBREL in it: none can ever be read. Closed once the
+                        // acknowledgements are out, so that the broker knows what it need
+                        // not send again.
+                        let now = self.session.now();
+                        self.lose(now, ConnectionError::InboundQoS2Full);
+                        return true;
+                    }
+                    break;
+                }
+                self.rx.parked = false;
+                progress = true;
+            }
             let header = match FixedHeader::parse(self.rx.unprocessed()) {
                 Ok(Some(header)) => header,
                 Ok(None) => break,
@@ -257,7 +284,7 @@ impl Client<'_> {
             if !self.handle(incoming, &header) {
                 return true;
             }
-            if self.rx.pending.is_none() {
+            if self.rx.pending.is_none() && !self.rx.parked {
                 self.rx.start += len;
             }
         }
@@ -316,15 +343,18 @@ impl Client<'_> {
 
     fn on_publish(&mut self, header: &FixedHeader, delivery: Delivery) -> bool {
         if let Delivery::ExactlyOnce { id, .. } = delivery {
-            if self.store.qos2_contains(id.get()) {
+            if self.store.unreleased_contains(id.get()) {
                 // Already handed out; PUBREL has not come yet [MQTT-4.3.3-2].
                 self.stats.duplicates_suppressed += 1;
                 self.acknowledge(0x50, id.get(), header.packet_len());
                 return true;
             }
-            if !self.store.qos2_has_room() {
-                self.violation(ProtocolError::TooManyInboundQoS2);
-                return false;
+            if self.store.unreleased_full() {
+                // No slot to remember it by: it waits, unacknowledged, for a PUBREL behind
+                // it. The PUBRECs that PUBRELs answer leave now.
+                self.rx.parked = true;
+                self.tx.flush_acks();
+                return true;
             }
         }
         let (len, header_len, flags) = (header.packet_len(), header.header_len, header.flags);
@@ -342,7 +372,7 @@ impl Client<'_> {
     /// ignored (PUBREC and PUBREL are answered, as libmosquitto does).
     fn on_ack(&mut self, packet_type: PacketType, id: u16) -> bool {
         if packet_type == PacketType::PubRel {
-            self.store.qos2_remove(id);
+            self.store.unreleased_remove(id);
             self.acknowledge(0x70, id, 4); // PUBREL is 4 bytes
             return true;
         }
@@ -476,6 +506,62 @@ impl Client<'_> {
         self.tx.ack(first, id, now, delay, more);
     }
 
+    /// While a new QoS 2 message waits for a slot (`parked`): handles the first PUBREL
+    /// already received behind it that frees one, and takes it out of the input; its PUBCOMP
+    /// is queued as usual. Only a PUBREL with no PUBLISH of its identifier before it goes
+    /// early: that PUBLISH is a duplicate, and must still be known as one when its turn
+    /// comes. Returns whether a slot was freed.
+    fn release_ahead(&mut self) -> bool {
+        let end = self.rx.end;
+        let mut at = self.rx.start;
+        while let Some((header, body)) = self.packet_at(at, end) {
+            let len = header.packet_len();
+            if header.packet_type == PacketType::PubRel
+                && let Ok(id) = wire::decode_ack(body).map(|id| id.get())
+                && self.store.unreleased_contains(id)
+                && !self.published_between(self.rx.start, at, id)
+            {
+                self.store.unreleased_remove(id);
+                let (now, delay) = (self.session.now(), self.settings.ack_delay_ms);
+                self.tx.ack(0x70, id, now, delay, false);
+                self.rx.buf.copy_within(at + len..end, at);
+                self.rx.end -= len;
+                return true;
+            }
+            at += len;
+        }
+        false
+    }
+
+    /// Whether a QoS 2 PUBLISH carrying `id` lies in the input from `from` to `to`.
+    fn published_between(&self, from: usize, to: usize, id: u16) -> bool {
+        let mut at = from;
+        while let Some((header, body)) = self.packet_at(at, to) {
+            if header.packet_type == PacketType::Publish
+                && let Ok(Delivery::ExactlyOnce { id: held, .. }) =
+                    Publish::check(header.flags, body)
+                && held.get() == id
+            {
+                return true;
+            }
+            at += header.packet_len();
+        }
+        false
+    }
+
+    /// The whole, acceptable packet at `at` in the receive buffer, if one ends before `end`:
+    /// its fixed header and body.
+    fn packet_at(&self, at: usize, end: usize) -> Option<(FixedHeader, &[u8])> {
+        let bytes = self.rx.buf.get(at..end)?;
+        let header = FixedHeader::parse(bytes).ok()??;
+        let len = header.packet_len();
+        if len > self.settings.max_packet {
+            return None;
+        }
+        let body = bytes.get(usize::from(header.header_len)..len)?;
+        Some((header, body))
+    }
+
     /// Hands out the pending packet: a message (acknowledged now) or a SUBACK.
     fn hand_out(&mut self) -> Option<Event<'_>> {
         let pending = self.rx.pending.take()?;
@@ -490,7 +576,7 @@ impl Client<'_> {
                     Delivery::AtMostOnce => {}
                     Delivery::AtLeastOnce { id, .. } => self.acknowledge(0x40, id.get(), len),
                     Delivery::ExactlyOnce { id, .. } => {
-                        self.store.qos2_insert(id.get());
+                        self.store.unreleased_insert(id.get());
                         self.acknowledge(0x50, id.get(), len);
                     }
                 }

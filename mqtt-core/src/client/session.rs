@@ -36,8 +36,8 @@ pub(super) struct Session {
     pub(super) last_tx: Instant,
     /// When the outstanding PINGREQ went out.
     pub(super) ping_sent: Option<Instant>,
-    /// A PINGREQ should go out.
-    pub(super) ping_due: bool,
+    /// A PINGREQ should go out, since then.
+    pub(super) ping_due: Option<Instant>,
     /// The clean-session flag for the next CONNECT.
     clean_next: bool,
     /// The clean-session flag of the current connection.
@@ -62,7 +62,7 @@ impl Session {
             last_rx: Instant::ZERO,
             last_tx: Instant::ZERO,
             ping_sent: None,
-            ping_due: false,
+            ping_due: None,
             clean_next: settings.clean || dance,
             clean_now: true,
             dance,
@@ -88,8 +88,16 @@ impl Session {
 
     pub(super) fn request_ping(&mut self) {
         if self.state == State::Connected && self.ping_sent.is_none() {
-            self.ping_due = true;
+            self.ping_due.get_or_insert(self.now);
         }
+    }
+
+    /// When a due PINGREQ that the transport has not taken makes the link dead: once no byte
+    /// at all was taken for `response_ms` since it fell due. A write that makes progress is
+    /// no dead link, one that makes none is, whatever the transport's own timeouts.
+    fn stall_deadline(&self, response_ms: u64) -> Option<Instant> {
+        let due = self.ping_due?;
+        Some(due.max(self.last_tx).after_ms(response_ms))
     }
 
     /// The PINGREQ still unanswered by any byte, if any.
@@ -231,7 +239,7 @@ impl Client<'_> {
                 let response = self.settings.response_ms;
                 let ping = match session.ping_outstanding() {
                     Some(sent) => Some(sent.after_ms(self.ping_wait())),
-                    None if session.ping_due => None,
+                    None if session.ping_due.is_some() => session.stall_deadline(response),
                     None => Some(
                         session
                             .last_rx
@@ -327,7 +335,7 @@ impl Client<'_> {
         if session_present {
             self.store.restore_rest();
         } else {
-            self.store.qos2_clear();
+            self.store.unreleased_clear();
             self.store.restore_all();
         }
     }
@@ -429,15 +437,24 @@ impl Client<'_> {
         self.tx.reset();
         self.store.transmitting = None;
         self.session.ping_sent = None;
-        self.session.ping_due = false;
+        self.session.ping_due = None;
     }
 
     /// PINGREQ after `ping_interval` without receiving or without sending; the link is dead
-    /// when nothing arrives within `response_time` of one. While a message waits for the
-    /// application (so the engine is not reading), the verdict waits too, and PINGREQs go
-    /// on at least every `ping_interval`, so that the client is never silent for keep alive
+    /// when nothing arrives within `response_time` of one, or when the transport takes no
+    /// byte for `response_time` while one is due (a dead link whose send buffer filled: the
+    /// verdict never waits on the transport). While a message waits for the application (so
+    /// the engine is not reading), the first verdict waits too, and PINGREQs go on at least
+    /// every `ping_interval`, so that the client is never silent for keep alive
     /// [MQTT-3.1.2-23].
     fn check_keep_alive(&mut self, now: Instant) {
+        if self
+            .session
+            .stall_deadline(self.settings.response_ms)
+            .is_some_and(|deadline| now >= deadline)
+        {
+            return self.lose(now, ConnectionError::TransportStalled);
+        }
         if let Some(sent) = self.session.ping_outstanding()
             && now.ms_since(sent) >= self.ping_wait()
         {
@@ -453,7 +470,7 @@ impl Client<'_> {
             session.ping_sent = None;
             let idle = now.ms_since(session.last_rx.min(session.last_tx));
             if idle >= self.settings.ping_ms {
-                session.ping_due = true;
+                session.ping_due.get_or_insert(now);
             }
         }
     }

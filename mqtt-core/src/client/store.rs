@@ -5,8 +5,8 @@
 //! ```
 //!
 //! - **CONNECT** is encoded once, at construction; only its clean-session flag changes.
-//! - **Inbound QoS 2 ids**: the identifiers received at QoS 2 and not yet released, 2 bytes
-//!   each, 0 for a free slot [MQTT-4.3.3-2].
+//! - **Inbound QoS 2 ids**: the identifiers received at QoS 2 and not yet released
+//!   [MQTT-4.3.3-2]: a bitmap of every identifier, or a short list (see `unreleased`).
 //! - **The log**: one record per outbound PUBLISH, SUBSCRIBE or UNSUBSCRIBE, in the order the
 //!   application made them, each a 16-byte header and a body. A record lives until its
 //!   completion has been reported; a freed record becomes a hole, reclaimed from the front at
@@ -18,6 +18,7 @@
 //! Every access is bounds-checked; nothing here can panic.
 
 use super::memory::Memory;
+use super::unreleased::{self, Unreleased};
 
 /// The size of a record header.
 pub(crate) const HEADER: usize = 16;
@@ -159,20 +160,24 @@ pub(crate) struct Store<'b> {
     dead: usize,
     /// Bytes promised to subscriptions whose SUBACK is awaited.
     reserved: usize,
+    unreleased: Unreleased,
 }
 
 impl<'b> Store<'b> {
-    /// A store over `buf` whose first bytes already hold the encoded CONNECT.
+    /// A store over `buf` whose first bytes already hold the encoded CONNECT, tracking up to
+    /// `qos2` unreleased inbound QoS 2 identifiers. `zeroed`: the rest of `buf` is known to be
+    /// zeros (fresh memory, left untouched).
     pub(crate) fn new(
         mut buf: Memory<'b>,
         connect_len: usize,
         clean_flag_at: usize,
-        qos2: usize,
+        qos2: u16,
+        zeroed: bool,
     ) -> Self {
         let log_base = connect_len
-            .saturating_add(qos2.saturating_mul(2))
+            .saturating_add(unreleased::region_len(qos2))
             .min(buf.len());
-        if let Some(ids) = buf.get_mut(connect_len..log_base) {
+        if let Some(ids) = buf.get_mut(connect_len..log_base).filter(|_| !zeroed) {
             ids.fill(0);
         }
         let end = buf.len();
@@ -191,6 +196,7 @@ impl<'b> Store<'b> {
             restored_to: end,
             dead: 0,
             reserved: 0,
+            unreleased: Unreleased::new(qos2),
         }
     }
 
@@ -208,41 +214,44 @@ impl<'b> Store<'b> {
 
     // Inbound QoS 2 identifiers
 
-    fn qos2_slots(&mut self) -> core::slice::ChunksExactMut<'_, u8> {
-        let ids = self
+    fn unreleased_region(&mut self) -> (&mut Unreleased, &mut [u8]) {
+        let region = self
             .buf
             .get_mut(self.connect_len..self.log_base)
             .unwrap_or_default();
-        ids.chunks_exact_mut(2)
+        (&mut self.unreleased, region)
     }
 
-    pub(crate) fn qos2_contains(&mut self, id: u16) -> bool {
-        self.qos2_slots().any(|slot| *slot == id.to_le_bytes())
+    /// Whether `id` is a QoS 2 message handed out and not yet released.
+    pub(crate) fn unreleased_contains(&self, id: u16) -> bool {
+        let region = self
+            .buf
+            .get(self.connect_len..self.log_base)
+            .unwrap_or_default();
+        self.unreleased.contains(region, id)
     }
 
-    /// Records `id`; false when every slot is taken.
-    pub(crate) fn qos2_insert(&mut self, id: u16) -> bool {
-        match self.qos2_slots().find(|slot| *slot == [0, 0]) {
-            Some(slot) => {
-                slot.copy_from_slice(&id.to_le_bytes());
-                true
-            }
-            None => false,
-        }
+    /// Whether a new QoS 2 message must wait for a release.
+    pub(crate) const fn unreleased_full(&self) -> bool {
+        self.unreleased.is_full()
     }
 
-    pub(crate) fn qos2_has_room(&mut self) -> bool {
-        self.qos2_slots().any(|slot| *slot == [0, 0])
+    /// Records `id` as handed out; false when full (or already there).
+    pub(crate) fn unreleased_insert(&mut self, id: u16) -> bool {
+        let (set, region) = self.unreleased_region();
+        set.insert(region, id)
     }
 
-    pub(crate) fn qos2_remove(&mut self, id: u16) {
-        self.qos2_slots()
-            .filter(|slot| **slot == id.to_le_bytes())
-            .for_each(|slot| slot.fill(0));
+    /// `id` was released (PUBREL); false if it was not held.
+    pub(crate) fn unreleased_remove(&mut self, id: u16) -> bool {
+        let (set, region) = self.unreleased_region();
+        set.remove(region, id)
     }
 
-    pub(crate) fn qos2_clear(&mut self) {
-        self.qos2_slots().for_each(|slot| slot.fill(0));
+    /// A new session: no message is unreleased.
+    pub(crate) fn unreleased_clear(&mut self) {
+        let (set, region) = self.unreleased_region();
+        set.clear(region);
     }
 
     // The log

@@ -74,6 +74,16 @@ impl Tx {
         self.acks.push_release(id);
     }
 
+    /// Whether acknowledgements wait to be written.
+    pub(super) const fn acks_waiting(&self) -> bool {
+        !self.acks.is_empty()
+    }
+
+    /// Waiting acknowledgements leave now.
+    pub(super) fn flush_acks(&mut self) {
+        self.acks.flush();
+    }
+
     /// Time has passed: acknowledgements that waited long enough leave.
     pub(super) fn expire_acks(&mut self, now: Instant, delay: u64) {
         self.acks.expire(now, delay);
@@ -170,8 +180,7 @@ impl Client<'_> {
                 Some(Outgoing::Fixed(DISCONNECT, 2))
             }
             State::Connected => {
-                if self.session.ping_due {
-                    self.session.ping_due = false;
+                if self.session.ping_due.take().is_some() {
                     return Some(Outgoing::Fixed(PINGREQ, 2));
                 }
                 // One batch at a time, each small enough for its SUBACK to be received.

@@ -2,6 +2,12 @@
 //! lost across restarts), subscriptions, QoS 0/1/2 both ways, and injected faults (duplicate
 //! and out-of-order acknowledgements, refusals). It is strict about what the client sends:
 //! anything a client must not do is recorded as a violation.
+//!
+//! Within the specification it can be adversarial, as a real broker may legally be: an
+//! in-flight window towards the client that grows, PUBRELs held back behind many PUBLISHes
+//! (the spec puts no time on them, and Mosquitto frees a window slot at PUBREC, so any number
+//! of QoS 2 messages may be unreleased at once), and acknowledgements of the client's packets
+//! sent late.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -14,7 +20,7 @@ use mqtt_core::{PacketId, QoS, TopicFilter, TopicName, topic_matches};
 use super::rng::Rng;
 use super::sent::Sent;
 
-/// Faults the broker injects, in percent.
+/// Faults the broker injects (in percent), and the legal liberties it takes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Faults {
     /// An acknowledgement is sent twice.
@@ -23,6 +29,16 @@ pub struct Faults {
     pub reorder_ack: u64,
     /// CONNECT is refused with "server unavailable".
     pub refuse: u64,
+    /// QoS 1 and 2 messages in flight to the client at once, counted as Mosquitto does (sent,
+    /// PUBACK or PUBREC awaited); 0 is unlimited. Later messages wait, in order.
+    pub window: u32,
+    /// The window grows by one every this many acknowledgements from the client (0: never).
+    pub window_growth: u32,
+    /// A PUBREL waits until this many more PUBLISHes went out behind it, or until nothing
+    /// else can be sent (0: at once).
+    pub release_after: u32,
+    /// Acknowledgements of the client's packets go out up to this many ms late, in order.
+    pub ack_late_ms: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,9 +46,15 @@ enum OutState {
     Queued,
     /// PUBLISH sent, PUBACK or PUBREC awaited.
     Sent,
+    /// PUBREC received when this many PUBLISHes had gone out ([`AGAIN`]: sent before a
+    /// reconnect); PUBREL owed.
+    Releasing(u64),
     /// PUBREL sent, PUBCOMP awaited.
     Released,
 }
+
+/// A PUBREL sent before a reconnect: sent again at once, in order.
+const AGAIN: u64 = u64::MAX;
 
 #[derive(Clone, Debug)]
 struct Out {
@@ -43,6 +65,13 @@ struct Out {
     state: OutState,
 }
 
+impl Out {
+    /// Holding its packet identifier.
+    fn holds_id(&self) -> bool {
+        self.id != 0 && self.state != OutState::Queued
+    }
+}
+
 #[derive(Debug, Default)]
 struct Session {
     clean: bool,
@@ -51,6 +80,8 @@ struct Session {
     inbound_qos2: HashSet<u16>,
     outbound: VecDeque<Out>,
     next_id: u16,
+    /// The window towards the client, as grown so far.
+    window: u32,
 }
 
 #[derive(Debug, Default)]
@@ -60,6 +91,8 @@ struct Conn {
     keep_alive_ms: u64,
     last_rx: u64,
     held_ack: Option<Vec<u8>>,
+    /// Acknowledgements going out late, with when.
+    late: VecDeque<(u64, Vec<u8>)>,
     disconnected: bool,
 }
 
@@ -81,6 +114,13 @@ pub struct Broker {
     pub voided: HashSet<Vec<u8>>,
     /// Whether a persistent session was ever lost (restart without persistence).
     pub session_lost: bool,
+    /// Broker-injected payloads the client acknowledged (PUBACK, or PUBREC): it must have
+    /// handed each out.
+    pub acked: HashSet<Vec<u8>>,
+    /// PUBLISHes sent to the client, for held PUBRELs.
+    publishes_sent: u64,
+    /// Acknowledgements received from the client, for the window's growth.
+    acks_received: u64,
     /// What the client did wrong.
     pub violations: Vec<String>,
 }
@@ -265,10 +305,20 @@ impl Broker {
                     ConnectReturnCode::Accepted,
                 )));
                 // Resend what was in flight, then what was queued [MQTT-4.4.0-1].
+                let window = self.faults.window;
                 let session = self.session();
+                if session.window == 0 {
+                    session.window = window;
+                }
                 for out in &mut session.outbound {
-                    if out.state == OutState::Sent {
-                        out.state = OutState::Queued; // sent again below, with DUP
+                    match out.state {
+                        OutState::Sent => out.state = OutState::Queued, // again, with DUP
+                        // Owed PUBRELs go first, in order: held within a connection, not
+                        // across one.
+                        OutState::Released | OutState::Releasing(_) => {
+                            out.state = OutState::Releasing(AGAIN);
+                        }
+                        _ => {}
                     }
                 }
                 self.flush_outbound();
@@ -296,22 +346,53 @@ impl Broker {
                 self.ack(Packet::PubComp(pid(id)), rng);
             }
             Sent::PubAck(id) | Sent::PubComp(id) => {
+                let (qos, awaited) = match packet {
+                    Sent::PubAck(_) => (QoS::AtLeastOnce, "PUBACK"),
+                    _ => (QoS::ExactlyOnce, "PUBCOMP"),
+                };
                 let session = self.session();
-                session
-                    .outbound
-                    .retain(|o| o.id != id || o.state == OutState::Queued);
+                let at = session.outbound.iter().position(|o| {
+                    o.id == id
+                        && o.qos == qos
+                        && match qos {
+                            QoS::AtLeastOnce => o.state == OutState::Sent,
+                            _ => o.state == OutState::Released,
+                        }
+                });
+                if let Some(out) = at.and_then(|at| session.outbound.remove(at)) {
+                    if qos == QoS::AtLeastOnce {
+                        self.acked.insert(out.payload);
+                        self.grow_window();
+                    }
+                } else if session.outbound.iter().any(|o| o.id == id && o.holds_id()) {
+                    self.violations
+                        .push(format!("{awaited} {id} for a message awaiting another"));
+                }
                 self.flush_outbound();
             }
             Sent::PubRec(id) => {
+                let sent = self.publishes_sent;
                 let session = self.session();
-                if let Some(out) = session
+                let out = session
                     .outbound
                     .iter_mut()
-                    .find(|o| o.id == id && o.state != OutState::Queued)
-                {
-                    out.state = OutState::Released;
+                    .find(|o| o.id == id && o.qos == QoS::ExactlyOnce && o.holds_id());
+                match out {
+                    Some(out) => {
+                        if out.state == OutState::Sent {
+                            let payload = out.payload.clone();
+                            self.acked.insert(payload);
+                            self.grow_window();
+                        }
+                        let session = self.session();
+                        if let Some(out) = session.outbound.iter_mut().find(|o| o.id == id) {
+                            out.state = OutState::Releasing(sent);
+                        }
+                        self.flush_outbound();
+                    }
+                    // Unknown: answered, as a broker answers a late duplicate.
+                    None => self.send(Packet::PubRel(pid(id))),
                 }
-                self.send(Packet::PubRel(pid(id)));
             }
             Sent::Subscribe { id, filters } => {
                 let mut codes = Vec::new();
@@ -350,22 +431,60 @@ impl Broker {
         self.sessions.entry(id).or_default()
     }
 
-    /// Sends an acknowledgement, perhaps twice, perhaps after the next one.
+    /// Sends an acknowledgement, perhaps twice, perhaps after the next one, perhaps late.
     fn ack(&mut self, packet: Packet<'_>, rng: &mut Rng) {
         let bytes = encode(packet);
+        let conn = self.conn.as_mut().unwrap();
+        let mut out = Vec::new();
         if rng.chance(self.faults.reorder_ack) {
-            let held = self.conn.as_mut().unwrap().held_ack.replace(bytes);
-            if let Some(held) = held {
-                self.outbox.extend_from_slice(&held);
+            if let Some(held) = conn.held_ack.replace(bytes) {
+                out.extend_from_slice(&held);
             }
+        } else {
+            out.extend_from_slice(&bytes);
+            if let Some(held) = conn.held_ack.take() {
+                out.extend_from_slice(&held);
+            }
+            if rng.chance(self.faults.duplicate_ack) {
+                out.extend_from_slice(&bytes);
+            }
+        }
+        if out.is_empty() {
             return;
         }
-        self.outbox.extend_from_slice(&bytes);
-        if let Some(held) = self.conn.as_mut().unwrap().held_ack.take() {
-            self.outbox.extend_from_slice(&held);
+        if self.faults.ack_late_ms == 0 {
+            return self.outbox.extend_from_slice(&out);
         }
-        if rng.chance(self.faults.duplicate_ack) {
-            self.outbox.extend_from_slice(&bytes);
+        // Late, but in order.
+        let earliest = conn.late.back().map_or(0, |&(at, _)| at);
+        let at = (conn.last_rx + rng.range(0, self.faults.ack_late_ms)).max(earliest);
+        conn.late.push_back((at, out));
+    }
+
+    /// Time has passed: late acknowledgements that are due go out.
+    pub fn tick(&mut self, now: u64) {
+        let Some(conn) = &mut self.conn else { return };
+        while conn.late.front().is_some_and(|&(at, _)| at <= now) {
+            if let Some((_, bytes)) = conn.late.pop_front() {
+                self.outbox.extend_from_slice(&bytes);
+            }
+        }
+    }
+
+    /// When the next late acknowledgement is due.
+    pub fn next_due(&self) -> Option<u64> {
+        self.conn.as_ref()?.late.front().map(|&(at, _)| at)
+    }
+
+    /// An acknowledgement from the client: the window may grow.
+    fn grow_window(&mut self) {
+        self.acks_received += 1;
+        let growth = u64::from(self.faults.window_growth);
+        if growth > 0 && self.acks_received.is_multiple_of(growth) {
+            let session = self.session();
+            if session.window > 0 {
+                session.window += 1;
+            }
         }
     }
 
@@ -373,7 +492,8 @@ impl Broker {
         self.outbox.extend_from_slice(&encode(packet));
     }
 
-    /// Sends queued messages (and resends, with DUP, those sent before a reconnect).
+    /// Sends queued messages within the window (and resends, with DUP, those sent before a
+    /// reconnect), and the PUBRELs whose wait is over.
     fn flush_outbound(&mut self) {
         if !self.is_connected() {
             return;
@@ -381,33 +501,73 @@ impl Broker {
         let id = self.conn.as_ref().unwrap().client_id.clone().unwrap();
         let session = self.sessions.get_mut(&id).unwrap();
         let mut packets = Vec::new();
-        for out in &mut session.outbound {
+        let mut inflight = session
+            .outbound
+            .iter()
+            .filter(|o| o.state == OutState::Sent && o.qos != QoS::AtMostOnce)
+            .count() as u32;
+        let release_after = u64::from(self.faults.release_after);
+        let mut blocked = false;
+        for at in 0..session.outbound.len() {
+            let out = &mut session.outbound[at];
             match out.state {
-                OutState::Queued => {
-                    let dup = out.id != 0;
-                    if out.qos != QoS::AtMostOnce && out.id == 0 {
-                        session.next_id = session.next_id.wrapping_add(1).max(1);
-                        out.id = session.next_id;
-                    }
-                    packets.push(encode(Packet::Publish(Publish::new(
-                        TopicName::new(&out.topic).unwrap(),
-                        &out.payload,
-                        match out.qos {
-                            QoS::AtMostOnce => Delivery::AtMostOnce,
-                            QoS::AtLeastOnce => Delivery::AtLeastOnce {
-                                id: pid(out.id),
-                                dup,
-                            },
-                            QoS::ExactlyOnce => Delivery::ExactlyOnce {
-                                id: pid(out.id),
-                                dup,
-                            },
-                        },
-                    ))));
-                    out.state = OutState::Sent;
+                OutState::Releasing(since)
+                    if since == AGAIN || self.publishes_sent - since >= release_after =>
+                {
+                    packets.push(encode(Packet::PubRel(pid(out.id))));
+                    out.state = OutState::Released;
+                    continue;
                 }
-                OutState::Released => packets.push(encode(Packet::PubRel(pid(out.id)))),
-                OutState::Sent => {}
+                OutState::Queued if !blocked => {}
+                _ => continue,
+            }
+            if out.qos != QoS::AtMostOnce {
+                if session.window > 0 && inflight >= session.window {
+                    // Later messages wait too, to keep the order.
+                    blocked = true;
+                    continue;
+                }
+                inflight += 1;
+            }
+            let dup = out.id != 0;
+            if out.qos != QoS::AtMostOnce && out.id == 0 {
+                // The next identifier not in use [MQTT-2.3.1-2].
+                let mut next = session.next_id;
+                loop {
+                    next = next.wrapping_add(1).max(1);
+                    if !session.outbound.iter().any(|o| o.holds_id() && o.id == next) {
+                        break;
+                    }
+                }
+                session.next_id = next;
+                session.outbound[at].id = next;
+            }
+            let out = &mut session.outbound[at];
+            packets.push(encode(Packet::Publish(Publish::new(
+                TopicName::new(&out.topic).unwrap(),
+                &out.payload,
+                match out.qos {
+                    QoS::AtMostOnce => Delivery::AtMostOnce,
+                    QoS::AtLeastOnce => Delivery::AtLeastOnce {
+                        id: pid(out.id),
+                        dup,
+                    },
+                    QoS::ExactlyOnce => Delivery::ExactlyOnce {
+                        id: pid(out.id),
+                        dup,
+                    },
+                },
+            ))));
+            out.state = OutState::Sent;
+            self.publishes_sent += 1;
+        }
+        // Held PUBRELs go once no more PUBLISHes can: the spec puts no time on them, but
+        // they must come.
+        let idle = blocked || !session.outbound.iter().any(|o| o.state == OutState::Queued);
+        for out in &mut session.outbound {
+            if idle && matches!(out.state, OutState::Releasing(_)) {
+                packets.push(encode(Packet::PubRel(pid(out.id))));
+                out.state = OutState::Released;
             }
         }
         session

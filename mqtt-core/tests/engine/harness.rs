@@ -68,6 +68,8 @@ pub struct Harness {
     pub drain_events: bool,
     /// The size of the binding's write buffer.
     pub tx_chunk: usize,
+    /// Whether the transport takes bytes (false: its send buffer is full, a dead link).
+    pub writable: bool,
     pub requests: Vec<TransportRequest>,
     pub told: Vec<Told>,
     /// Bytes the client wrote, not yet parsed.
@@ -86,13 +88,25 @@ pub fn config() -> Config<'static> {
     config
 }
 
+/// The store bytes the inbound QoS 2 identifiers take: the whole space's bitmap, or 2 bytes
+/// per identifier (`Config::max_inbound_qos2`).
+pub fn qos2_bytes(config: &Config<'_>) -> usize {
+    match config.max_inbound_qos2 {
+        4096.. => 8192,
+        n => 2 * usize::from(n),
+    }
+}
+
 impl Harness {
     pub fn new(config: Config<'_>) -> Self {
         Self::with_buffers(config, 4096, 8192)
     }
 
+    /// A harness with `rx` bytes to receive in and `store` bytes of store besides what the
+    /// inbound QoS 2 identifiers take.
     pub fn with_buffers(config: Config<'_>, rx: usize, store: usize) -> Self {
         let rx = Box::leak(vec![0u8; rx].into_boxed_slice());
+        let store = store + qos2_bytes(&config);
         let store = Box::leak(vec![0u8; store].into_boxed_slice());
         let client = Client::new(config, Buffers { rx, store }).expect("valid configuration");
         Self {
@@ -102,6 +116,7 @@ impl Harness {
             auto_open: true,
             drain_events: true,
             tx_chunk: 1024,
+            writable: true,
             requests: Vec::new(),
             told: Vec::new(),
             wire: Vec::new(),
@@ -125,7 +140,9 @@ impl Harness {
                 }
             }
             let mut buf = vec![0u8; self.tx_chunk];
-            while let Some(n) = self.client.poll_transmit(self.now, &mut buf) {
+            while self.writable
+                && let Some(n) = self.client.poll_transmit(self.now, &mut buf)
+            {
                 busy = true;
                 assert!(n > 0 && n <= buf.len());
                 assert!(self.transport_open, "bytes written with no transport open");
@@ -191,11 +208,23 @@ impl Harness {
         self.drain();
     }
 
+    /// The broker sends `bytes`, offered as a binding does until the client takes no more;
+    /// returns how many it took.
+    pub fn offer(&mut self, bytes: &[u8]) -> usize {
+        let mut taken = 0;
+        loop {
+            let n = self.client.handle_input(self.now, &bytes[taken..]);
+            taken += n;
+            self.drain();
+            if n == 0 || taken == bytes.len() {
+                return taken;
+            }
+        }
+    }
+
     /// The broker sends `packet`.
     pub fn receive(&mut self, packet: Packet<'_>) {
-        let mut buf = vec![0u8; packet.encoded_len()];
-        packet.encode(&mut buf).unwrap();
-        self.receive_bytes(&buf);
+        self.receive_bytes(&encode(packet));
     }
 
     pub fn connack(&mut self, session_present: bool, code: ConnectReturnCode) {
@@ -314,6 +343,27 @@ impl Harness {
         self.drain();
         op
     }
+}
+
+/// A packet's bytes.
+pub fn encode(packet: Packet<'_>) -> Vec<u8> {
+    let mut buf = vec![0u8; packet.encoded_len()];
+    packet.encode(&mut buf).unwrap();
+    buf
+}
+
+/// The bytes of a PUBLISH to `t` from the broker.
+pub fn publish_bytes(payload: &[u8], qos: QoS, id: u16, dup: bool) -> Vec<u8> {
+    let delivery = match qos {
+        QoS::AtMostOnce => Delivery::AtMostOnce,
+        QoS::AtLeastOnce => Delivery::AtLeastOnce { id: pid(id), dup },
+        QoS::ExactlyOnce => Delivery::ExactlyOnce { id: pid(id), dup },
+    };
+    encode(Packet::Publish(Publish::new(
+        TopicName::new("t").unwrap(),
+        payload,
+        delivery,
+    )))
 }
 
 pub fn pid(id: u16) -> PacketId {

@@ -5,7 +5,7 @@ use core::time::Duration;
 use mqtt_core::wire::{Delivery, Packet, Publish};
 use mqtt_core::{ConnectionError, QoS, State, TopicName};
 
-use crate::harness::{Harness, Sent, Told, config, pid};
+use crate::harness::{Harness, Sent, Told, config, encode, pid};
 
 #[test]
 fn pingreq_after_ping_interval_without_receiving() {
@@ -153,11 +153,6 @@ fn a_slow_application_never_makes_a_healthy_link_look_dead() {
     assert_eq!(h.client.state(), State::Connected);
 }
 
-fn encode(packet: Packet<'_>) -> Vec<u8> {
-    let mut buf = vec![0; packet.encoded_len()];
-    packet.encode(&mut buf).unwrap();
-    buf
-}
 
 #[test]
 fn ping_on_request_sends_pingreq_now() {
@@ -169,4 +164,70 @@ fn ping_on_request_sends_pingreq_now() {
     assert_eq!(h.sent(), [Sent::PingReq]);
     h.receive(Packet::PingResp);
     assert_eq!(h.client.last_received(), Some(h.now));
+}
+
+#[test]
+fn a_transport_that_takes_nothing_ends_the_link_within_ping_interval_plus_response_time() {
+    // A dead link whose send buffer filled: the transport takes no byte and reports nothing,
+    // while the application publishes QoS 0 as fast as the client stores them.
+    let mut h = Harness::new(config());
+    h.connect(false);
+    let topic = TopicName::new("t").unwrap();
+    let last = h.now;
+    h.writable = false;
+    let acked = h.publish("t", b"must arrive", QoS::AtLeastOnce);
+    let mut stored = 0;
+    while h
+        .client
+        .publish(h.now, topic, &[0; 100], QoS::AtMostOnce, false)
+        .is_ok()
+    {
+        stored += 1;
+    }
+    // The PINGREQ falls due at 15 s and is not taken: 10 s later the link is dead.
+    assert_eq!(h.advance_to_timeout(), Duration::from_secs(15));
+    assert_eq!(h.client.state(), State::Connected);
+    assert_eq!(h.advance_to_timeout(), Duration::from_secs(10));
+    assert_eq!(h.now - last, Duration::from_secs(25));
+    assert_eq!(
+        h.told(),
+        [Told::Disconnected(ConnectionError::TransportStalled)]
+    );
+    assert!(!h.transport_open);
+    assert_eq!(h.client.stats().disconnects[1], 1, "counted under keep alive");
+    // A new link: everything stored goes out, and the QoS 1 message completes.
+    h.writable = true;
+    h.reconnect(false);
+    let sent = h.sent();
+    assert_eq!(sent.len(), stored + 1);
+    h.puback(1);
+    assert!(h.told().contains(&Told::Published(acked)));
+}
+
+#[test]
+fn a_write_that_makes_progress_is_not_a_dead_link() {
+    // 100 bytes a second of a 5,000-byte message (a slow uplink): the PINGREQ due at 15 s
+    // waits behind it for 50 s, and nothing arrives meanwhile, but every second bytes are
+    // taken.
+    let mut h = Harness::new(config());
+    h.connect(false);
+    h.writable = false;
+    h.publish("t", &[7; 5_000], QoS::AtLeastOnce);
+    let mut buf = [0u8; 100];
+    for _ in 0..51 {
+        h.advance(1_000);
+        if let Some(n) = h.client.poll_transmit(h.now, &mut buf) {
+            h.wire.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(h.client.state(), State::Connected);
+    }
+    h.writable = true;
+    h.drain();
+    assert!(matches!(
+        h.sent().as_slice(),
+        [Sent::Publish { .. }, Sent::PingReq]
+    ));
+    h.receive(Packet::PingResp);
+    h.puback(1);
+    assert!(h.told().iter().all(|t| !matches!(t, Told::Disconnected(_))));
 }

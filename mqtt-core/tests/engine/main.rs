@@ -16,3 +16,4 @@ mod qos_out;
 mod queue;
 mod spec;
 mod subscribe;
+mod unreleased;

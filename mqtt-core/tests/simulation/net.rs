@@ -18,8 +18,10 @@ pub struct Conditions {
 #[derive(Debug, Default)]
 pub struct Direction {
     queue: VecDeque<(u64, Vec<u8>)>,
-    /// Bytes written into a silent direction vanish (a half-open link).
+    /// Bytes written into a silent direction vanish (a half-open link)...
     pub silent: bool,
+    /// ...after filling the sender's send buffer: these many so far.
+    pub held: usize,
     /// Bytes delivered, for the checks.
     pub delivered: u64,
 }
@@ -28,6 +30,7 @@ impl Direction {
     /// Queues `bytes`, written at `now`, under `conditions`.
     pub fn send(&mut self, now: u64, bytes: &[u8], conditions: Conditions, rng: &mut Rng) {
         if self.silent {
+            self.held += bytes.len();
             return;
         }
         for chunk in bytes.chunks(rng.range(1, conditions.max_chunk as u64) as usize) {
@@ -52,6 +55,11 @@ impl Direction {
             Some(&(at, _)) if at <= now => self.queue.pop_front().map(|(_, chunk)| chunk),
             _ => None,
         }
+    }
+
+    /// Every byte in flight, at once (the connection closes behind them).
+    pub fn take_all(&mut self) -> Vec<u8> {
+        self.queue.drain(..).flat_map(|(_, chunk)| chunk).collect()
     }
 
     /// Puts back the part of a chunk the receiver did not take (backpressure).

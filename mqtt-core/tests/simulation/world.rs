@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use mqtt_core::wire::Subscription;
 use mqtt_core::{
-    Buffers, Client, CommandError, Config, Event, Instant, Op, QoS, State, TopicFilter, TopicName,
-    TransportRequest,
+    Buffers, Client, CommandError, Config, ConnectionError, Event, Instant, Op, QoS, State,
+    TopicFilter, TopicName, TransportRequest,
 };
 
 use crate::common::broker::{Broker, Faults};
@@ -31,8 +31,17 @@ pub struct Scenario {
     pub queue_capacity: u16,
     pub rx_size: usize,
     pub store_size: usize,
+    /// `Config::max_inbound_qos2`: the whole identifier space, or a short list.
+    pub max_inbound_qos2: u16,
     pub publishes: u32,
     pub injects: u32,
+    /// Other clients publish in bursts of up to this many messages at once.
+    pub burst: u32,
+    /// While a link is half-open, the application publishes QoS 0 as fast as the client
+    /// takes them (the transport's send buffer fills: only the engine notices).
+    pub flood: bool,
+    /// The transport's send buffer: bytes it takes into a silent link before it stops.
+    pub send_buffer: usize,
     pub faults: Faults,
     /// Mean time between injected faults.
     pub fault_every_ms: u64,
@@ -55,12 +64,20 @@ impl Scenario {
             queue_capacity: rng.range(4, 64) as u16,
             rx_size: rng.pick(&[64, 256, 1024]),
             store_size: rng.pick(&[1024, 2048, 8192]),
+            max_inbound_qos2: rng.pick(&[Config::EVERY_QOS2_ID, Config::EVERY_QOS2_ID, 1, 3, 32]),
             publishes: rng.range(0, 40) as u32,
             injects: rng.range(0, 30) as u32,
+            burst: rng.pick(&[1, 1, 10, 100]),
+            flood: rng.chance(30),
+            send_buffer: rng.pick(&[0, 100, 4_096]),
             faults: Faults {
                 duplicate_ack: rng.pick(&[0, 0, 5, 20]),
                 reorder_ack: rng.pick(&[0, 0, 5, 20]),
                 refuse: rng.pick(&[0, 0, 10, 30]),
+                window: rng.pick(&[0, 0, 1, 5, 20]) as u32,
+                window_growth: rng.pick(&[0, 3, 50]) as u32,
+                release_after: rng.pick(&[0, 0, 10, 100, 5_000]) as u32,
+                ack_late_ms: rng.pick(&[0, 0, 500, 2_000]),
             },
             fault_every_ms: rng.pick(&[5_000, 20_000, 60_000, 600_000]),
             duration_ms: rng.range(30_000, 300_000),
@@ -70,7 +87,6 @@ impl Scenario {
 
 /// A command the application made, and what became of it.
 struct Command {
-    op: Op,
     qos: QoS,
     payload: Vec<u8>,
     completed: bool,
@@ -99,12 +115,20 @@ pub struct World {
     next_inject: u64,
     published: u32,
     injected: u32,
+    /// Messages injected, over all bursts.
+    injected_messages: u32,
     commands: Vec<Command>,
+    /// Where each command is in `commands`.
+    command_at: HashMap<Op, usize>,
+    /// Why each connection, or attempt at one, ended.
+    reasons: Vec<ConnectionError>,
     subscribe: Option<(Op, bool)>,
     received: HashMap<Vec<u8>, u32>,
     /// Last byte delivered to the client on the current link; last client write.
     last_client_rx: u64,
     last_client_write: Option<u64>,
+    /// The client took none of the bytes last offered.
+    client_refused: bool,
     /// The current link went half-open at this time.
     half_open_since: Option<u64>,
     pub errors: Vec<String>,
@@ -126,9 +150,15 @@ impl World {
         config.queue_capacity = s.queue_capacity;
         config.backoff_min = Duration::from_millis(500);
         config.backoff_max = Duration::from_secs(30);
+        config.max_inbound_qos2 = s.max_inbound_qos2;
         config.seed = s.seed;
         let rx = Box::leak(vec![0u8; s.rx_size].into_boxed_slice());
-        let store = Box::leak(vec![0u8; s.store_size].into_boxed_slice());
+        // The sizes drawn are for the messages; the QoS 2 identifiers take their own.
+        let qos2 = match s.max_inbound_qos2 {
+            4096.. => 8192,
+            n => 2 * usize::from(n),
+        };
+        let store = Box::leak(vec![0u8; s.store_size + qos2].into_boxed_slice());
         let client = Client::new(config, Buffers { rx, store }).expect("valid configuration");
         let ping_ms = if s.keep_alive_s == 0 {
             20_000
@@ -159,11 +189,15 @@ impl World {
             next_inject: rng.range(0, 2_000),
             published: 0,
             injected: 0,
+            injected_messages: 0,
             commands: Vec::new(),
+            command_at: HashMap::new(),
+            reasons: Vec::new(),
             subscribe: None,
             received: HashMap::new(),
             last_client_rx: 0,
             last_client_write: None,
+            client_refused: false,
             half_open_since: None,
             errors: Vec::new(),
             trace: trace.then(String::new),
@@ -214,8 +248,10 @@ impl World {
             };
             if steps_at_now > 10_000 {
                 self.errors.push(format!(
-                    "busy loop at {} ms: poll_timeout stays in the past",
-                    self.now
+                    "busy loop at {} ms: poll_timeout stays in the past: {:?} ({:?})",
+                    self.now,
+                    self.client.poll_timeout(),
+                    self.client
                 ));
                 break;
             }
@@ -240,11 +276,14 @@ impl World {
         let mut next: Vec<u64> = Vec::new();
         if let Some(link) = &self.link {
             next.extend(link.to_broker.next_arrival());
-            next.extend(link.to_client.next_arrival());
+            if !self.client_refused {
+                next.extend(link.to_client.next_arrival());
+            }
         }
         next.extend(self.opening.map(|(at, _)| at));
         next.extend(self.client_hears_close);
         next.extend(self.client.poll_timeout().map(|t| t.as_millis()));
+        next.extend(self.broker.next_due());
         if self.now < heal_at {
             next.push(self.next_fault.min(heal_at));
             if self.published < self.s.publishes {
@@ -266,6 +305,7 @@ impl World {
 
     fn step(&mut self, heal_at: u64) {
         let now = self.now;
+        self.client_refused = false;
         if now >= self.broker_down_until && !self.broker.up {
             self.broker.up = true;
             self.log(|| "broker up".into());
@@ -312,6 +352,7 @@ impl World {
         }
         self.move_bytes();
         self.broker.check_keep_alive(now);
+        self.broker.tick(now);
         self.flush_broker();
         self.client.handle_timeout(Instant::from_millis(now));
         if self.published < self.s.publishes && (now >= self.next_publish || now >= heal_at) {
@@ -319,18 +360,39 @@ impl World {
             self.next_publish = now + self.rng.range(0, 5_000);
         }
         if self.injected < self.s.injects && (now >= self.next_inject || now >= heal_at) {
+            // Other clients publish, several at once: a burst.
             self.injected += 1;
-            let qos = self
-                .rng
-                .pick(&[QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]);
-            let payload = format!("in-{}-{:?}", self.injected, qos).into_bytes();
-            self.broker
-                .inject(&format!("sim/in/{}", self.injected % 3), &payload, qos);
+            for _ in 0..self.rng.range(1, u64::from(self.s.burst)) {
+                self.injected_messages += 1;
+                let n = self.injected_messages;
+                let qos = self
+                    .rng
+                    .pick(&[QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]);
+                let payload = format!("in-{n}-{qos:?}").into_bytes();
+                self.broker.inject(&format!("sim/in/{}", n % 3), &payload, qos);
+            }
             self.next_inject = now + self.rng.range(0, 5_000);
             self.flush_broker();
         }
+        let stuck = self.link.as_ref().is_some_and(|l| l.to_broker.silent);
+        if self.s.flood && stuck && now < heal_at {
+            self.flood();
+        }
         self.drain();
         self.check_detection_bound();
+    }
+
+    /// The application publishes QoS 0 as fast as the client takes them, until it refuses.
+    fn flood(&mut self) {
+        for _ in 0..50 {
+            self.published += 1;
+            let mut payload = format!("flood-{}-AtMostOnce", self.published).into_bytes();
+            payload.resize(200, b'.');
+            if !self.publish_payload(payload, QoS::AtMostOnce) {
+                return;
+            }
+            self.drain();
+        }
     }
 
     fn publish(&mut self) {
@@ -339,6 +401,11 @@ impl World {
             .rng
             .pick(&[QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]);
         let payload = format!("out-{}-{:?}", self.published, qos).into_bytes();
+        self.publish_payload(payload, qos);
+    }
+
+    /// Publishes; false if refused.
+    fn publish_payload(&mut self, payload: Vec<u8>, qos: QoS) -> bool {
         let result = self.client.publish(
             Instant::from_millis(self.now),
             TopicName::new(OUT).unwrap(),
@@ -346,17 +413,23 @@ impl World {
             qos,
             false,
         );
-        match result {
-            Ok(op) => self.commands.push(Command {
-                op,
-                qos,
-                payload,
-                completed: false,
-            }),
+        let accepted = match result {
+            Ok(op) => {
+                self.command_at.insert(op, self.commands.len());
+                self.commands.push(Command {
+                    qos,
+                    payload,
+                    completed: false,
+                });
+                true
+            }
             // Backpressure is an answer, not a loss.
-            Err(CommandError::QueueFull) => {}
-            Err(e) => self.errors.push(format!("publish refused: {e}")),
-        }
+            Err(CommandError::QueueFull) => false,
+            Err(e) => {
+                self.errors.push(format!("publish refused: {e}"));
+                false
+            }
+        };
         if self.client.queued() > self.s.queue_capacity {
             self.errors.push(format!(
                 "{} queued over a capacity of {}",
@@ -364,6 +437,7 @@ impl World {
                 self.s.queue_capacity
             ));
         }
+        accepted
     }
 
     fn inject_fault(&mut self) {
@@ -445,6 +519,9 @@ impl World {
                 link.to_client.delivered += taken as u64;
                 if taken < chunk.len() {
                     link.to_client.unreceive(now, chunk[taken..].to_vec());
+                    // Offered again at the next step something else causes, as a binding
+                    // waits for the engine rather than spinning on a readable socket.
+                    self.client_refused = taken == 0;
                     self.drain();
                     if taken == 0 {
                         break;
@@ -500,7 +577,20 @@ impl World {
                     }
                 }
             }
-            while let Some(n) = self.client.poll_transmit(now, &mut buf) {
+            loop {
+                // A silent link's send buffer fills, then the transport takes nothing.
+                let room = match &self.link {
+                    Some(link) if link.to_broker.silent => {
+                        self.s.send_buffer.saturating_sub(link.to_broker.held)
+                    }
+                    _ => buf.len(),
+                };
+                if room == 0 {
+                    break;
+                }
+                let Some(n) = self.client.poll_transmit(now, &mut buf[..room.min(512)]) else {
+                    break;
+                };
                 busy = true;
                 let Some(link) = &mut self.link else {
                     self.errors.push("bytes written with no transport".into());
@@ -524,7 +614,11 @@ impl World {
                 busy = true;
                 let line = format!("event {event:?}");
                 match event {
-                    Event::Published(op) => match self.commands.iter_mut().find(|c| c.op == op) {
+                    Event::Published(op) => match self
+                        .command_at
+                        .get(&op)
+                        .and_then(|&at| self.commands.get_mut(at))
+                    {
                         Some(c) if !c.completed => c.completed = true,
                         _ => self
                             .errors
@@ -544,6 +638,9 @@ impl World {
                     } => {
                         self.errors.push(format!("the client stopped: {reason}"));
                     }
+                    Event::Disconnected { reason } | Event::ConnectFailed { reason, .. } => {
+                        self.reasons.push(reason);
+                    }
                     _ => {}
                 }
                 self.log(|| line);
@@ -554,8 +651,15 @@ impl World {
         }
     }
 
+    /// The client closes its transport: what it wrote still reaches the broker (FIN after
+    /// the data), unless the link is silent or the broker's side is already gone.
     fn close_link(&mut self) {
-        if self.link.take().is_some() {
+        if let Some(mut link) = self.link.take() {
+            if self.client_hears_close.is_none() && !link.to_broker.silent {
+                let rest = link.to_broker.take_all();
+                self.broker.receive(self.now, &rest, &mut self.rng);
+                self.broker.outbox.clear(); // Its answers find no one.
+            }
             self.broker.closed();
         }
         self.client_hears_close = None;
@@ -623,11 +727,37 @@ impl World {
             }
         }
         for (payload, count) in &self.received {
-            if payload.ends_with(b"AtMostOnce") && *count > 1 {
+            // The broker never sends a message to a new session twice, nor again once it
+            // has a PUBREC: any QoS 2 message handed out twice is the client's doing.
+            if (payload.ends_with(b"AtMostOnce") || payload.ends_with(b"ExactlyOnce"))
+                && *count > 1
+            {
                 self.errors.push(format!(
                     "{} received {count} times",
                     String::from_utf8_lossy(payload)
                 ));
+            }
+        }
+        // Whatever the session: the client acknowledges only what it handed out.
+        for payload in &self.broker.acked {
+            if !self.received.contains_key(payload) {
+                self.errors.push(format!(
+                    "{} acknowledged, never handed out",
+                    String::from_utf8_lossy(payload)
+                ));
+            }
+        }
+        // The broker is conforming: the client closes only for a bound its caller set.
+        let bounded = self.s.max_inbound_qos2 < 4096;
+        for reason in &self.reasons {
+            match reason {
+                ConnectionError::Protocol(error) => {
+                    self.errors.push(format!("closed for a violation: {error}"));
+                }
+                ConnectionError::InboundQoS2Full if !bounded => {
+                    self.errors.push(format!("closed ({reason}) with every identifier tracked"));
+                }
+                _ => {}
             }
         }
         if !self.subscribe.is_some_and(|(_, done)| done) {

@@ -29,7 +29,7 @@ mod probe {
     #[unsafe(no_mangle)]
     extern "C" fn _start() -> ! {
         let mut rx = [0u8; 512];
-        let mut store = [0u8; 2048];
+        let mut store = [0u8; 10 * 1024];
         let config = black_box(Config::new("probe"));
         let Ok(mut client) = Client::new(
             config,
