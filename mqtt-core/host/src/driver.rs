@@ -53,12 +53,12 @@ struct Closing {
     transport: Pin<Box<dyn Transport>>,
     bytes: Vec<u8>,
     written: usize,
-    /// Given up on after this: a dead link never takes its bytes.
-    until: std::time::Instant,
+    /// Given up on then (the driver's timer wakes it): a dead link never takes its bytes.
+    until: mqtt_core::Instant,
 }
 
 /// How long a transport closed on request may take to write its last bytes and close.
-const CLOSING_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+const CLOSING_MS: u64 = 5_000;
 
 /// Bytes on their way, `data[start..end]`: taken from the engine and not yet written, or read
 /// and not yet taken by the engine. Sized by use: see [`IO_MIN`].
@@ -233,8 +233,9 @@ impl Driver {
         }
         // The timer only ever moves earlier: a deadline that moved later (as keep alive's
         // does with every byte) lets the old one fire, find nothing due, and re-arm. Timers
-        // are not cheap to move.
-        if let Some(deadline) = shared.engine.poll_timeout()
+        // are not cheap to move. A closing transport's grace period ends on it too.
+        let closing = self.closing.as_ref().map(|c| c.until);
+        if let Some(deadline) = shared.engine.poll_timeout().into_iter().chain(closing).min()
             && self.timer_at.is_none_or(|at| deadline < at)
         {
             self.timer_at = Some(deadline);
@@ -255,7 +256,9 @@ impl Driver {
                 transport,
                 bytes: self.out.bytes().to_vec(),
                 written: 0,
-                until: self.inner.runtime.now() + CLOSING_TIME,
+                until: mqtt_core::Instant::from_millis(
+                    self.inner.now().as_millis() + CLOSING_MS,
+                ),
             });
         }
         self.out.clear();
@@ -364,7 +367,7 @@ impl Driver {
         let Some(closing) = &mut self.closing else {
             return false;
         };
-        if self.inner.runtime.now() >= closing.until {
+        if self.inner.now() >= closing.until {
             self.closing = None;
             return true;
         }

@@ -1,0 +1,181 @@
+//! The shared driver against a scripted broker over an in-memory pipe, on tokio's paused
+//! clock: what it does with a transport that stops taking bytes, deterministically.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use mqtt_tokio::{
+    BoxFuture, Broker, Client, ConnectionError, Options, QoS, Runtime, Timer, Tokio, Transport,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio::sync::mpsc;
+
+/// tokio's clock, timers and tasks; each connect is a pipe whose other end goes to the test.
+#[derive(Debug)]
+struct Piped {
+    brokers: mpsc::UnboundedSender<DuplexStream>,
+    /// The client's end of the last pipe was dropped.
+    dropped: Arc<AtomicBool>,
+}
+
+impl Runtime for Piped {
+    fn now(&self) -> Instant {
+        Tokio.now()
+    }
+
+    fn timer(&self, at: Instant) -> Pin<Box<dyn Timer>> {
+        Tokio.timer(at)
+    }
+
+    fn spawn(&self, task: BoxFuture<()>) {
+        Tokio.spawn(task);
+    }
+
+    fn connect(&self, _: &Broker) -> BoxFuture<io::Result<Pin<Box<dyn Transport>>>> {
+        // A small pipe: a broker that stops reading stops the writes soon.
+        let (client, broker) = tokio::io::duplex(1024);
+        let _ = self.brokers.send(broker);
+        self.dropped.store(false, Ordering::SeqCst);
+        let end = End {
+            pipe: client,
+            dropped: Arc::clone(&self.dropped),
+        };
+        Box::pin(async move { Ok(Box::pin(end) as Pin<Box<dyn Transport>>) })
+    }
+}
+
+/// The client's end of a pipe; says when it is dropped.
+struct End {
+    pipe: DuplexStream,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Drop for End {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Transport for End {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut buf = ReadBuf::new(buf);
+        match Pin::new(&mut self.pipe).poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(buf.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.pipe).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.pipe).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.pipe).poll_shutdown(cx)
+    }
+}
+
+fn options() -> Options {
+    let mut options = Options::new(Broker::tcp("pipe", 1883));
+    options.client_id = "piped".into();
+    options.response_time = Duration::from_secs(1);
+    options.ping_interval = Duration::from_secs(1);
+    options
+}
+
+/// Reads the CONNECT and accepts it.
+async fn accept(broker: &mut DuplexStream) {
+    let mut connect = [0u8; 64];
+    let n = broker.read(&mut connect).await.expect("CONNECT");
+    assert_eq!(connect[0], 0x10, "{:02x?}", &connect[..n]);
+    broker.write_all(&[0x20, 2, 0, 0]).await.expect("CONNACK");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transport_closed_on_a_dead_link_is_given_up_after_its_grace_period() {
+    let (brokers, mut accepted) = mpsc::unbounded_channel();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let runtime = Piped {
+        brokers,
+        dropped: Arc::clone(&dropped),
+    };
+    let client = Client::start(options(), Arc::new(runtime)).expect("valid options");
+    // The broker accepts, then stops reading: a dead link whose send buffer is full.
+    let mut broker = accepted.recv().await.expect("a connection");
+    accept(&mut broker).await;
+    client.wait_connected().await.expect("connected");
+    for _ in 0..4 {
+        let _ = client.try_publish("t", vec![0u8; 2048], QoS::AtMostOnce, false);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // DISCONNECT cannot be written: the engine gives up after response_time (1 s), and the
+    // transport, still holding unwritten bytes, after its 5 s grace period.
+    let asked = tokio::time::Instant::now();
+    client.disconnect().await;
+    assert!(asked.elapsed() <= Duration::from_millis(1_100), "{:?}", asked.elapsed());
+    assert!(!dropped.load(Ordering::SeqCst), "closing: still writing what it was given");
+    tokio::time::sleep(Duration::from_millis(5_100)).await;
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the closing transport lingers past its grace period"
+    );
+    drop(broker);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transport_that_stops_taking_bytes_is_a_lost_link_and_the_client_reconnects() {
+    let (brokers, mut accepted) = mpsc::unbounded_channel();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let runtime = Piped {
+        brokers,
+        dropped: Arc::clone(&dropped),
+    };
+    let client = Client::start(options(), Arc::new(runtime)).expect("valid options");
+    let mut broker = accepted.recv().await.expect("a connection");
+    accept(&mut broker).await;
+    client.wait_connected().await.expect("connected");
+    // QoS 0 as fast as the client takes them, into a broker that reads nothing.
+    let stuck = tokio::time::Instant::now();
+    let publisher = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            loop {
+                let _ = client.submit("t", vec![0u8; 1024], QoS::AtMostOnce, false).await;
+            }
+        })
+    };
+    let down = async {
+        let mut status = client.status();
+        while status.connected {
+            status = client.status_changed(&status).await;
+        }
+        status
+    };
+    let status = tokio::time::timeout(Duration::from_secs(60), down)
+        .await
+        .expect("the stalled link noticed");
+    // ping_interval + response_time, from the last byte the transport took.
+    assert!(stuck.elapsed() <= Duration::from_secs(2), "{:?}", stuck.elapsed());
+    assert_eq!(status.last_error, Some(ConnectionError::TransportStalled));
+    publisher.abort();
+    // The next connection works.
+    let mut broker = accepted.recv().await.expect("a new connection");
+    accept(&mut broker).await;
+    client.wait_connected().await.expect("connected again");
+}
