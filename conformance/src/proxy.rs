@@ -9,6 +9,14 @@
 //!   fragmentation down to one byte per write;
 //! - flap: [`flap`](Proxy::flap) runs a seeded [`Flapping`] schedule of those faults.
 //!
+//! Without a fault it is a faithful relay: a side that closes cleanly has everything it wrote
+//! delivered, then FIN, and dropping the proxy (or [`finish`](Proxy::finish)) ends nothing.
+//! The broker always hears the end of a connection as a FIN, also when the client hears a
+//! RST, and a new connection reaches the broker only once the broker has closed its side of
+//! every connection a fault ended before (or 2 s passed): a real broker learns of an outage
+//! long before the client is back, and rumqttd, given a CONNECT for a client it still
+//! holds, can end the new connection instead of the old (a stale connection id).
+//!
 //! ```no_run
 //! # async fn demo(broker: std::net::SocketAddr) -> std::io::Result<()> {
 //! use std::time::Duration;
@@ -20,7 +28,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::ops::Range;
@@ -132,12 +140,15 @@ enum Way {
     Down,
 }
 
-/// A running proxy. Dropping it stops it and resets its connections.
+/// A running proxy. Dropping it stops accepting; the connections it relays go on until their
+/// ends close them.
 #[derive(Debug)]
 pub struct Proxy {
     addr: SocketAddr,
     control: Arc<watch::Sender<Control>>,
     counters: Arc<Counters>,
+    /// Connections relayed now.
+    live: Arc<Gauge>,
     task: JoinHandle<()>,
     /// Where its tasks run, for [`flap`](Self::flap) called from any executor.
     runtime: tokio::runtime::Handle,
@@ -147,6 +158,44 @@ pub struct Proxy {
 struct Counters {
     accepted: AtomicU64,
     faults: AtomicU64,
+}
+
+/// How long the broker gets to close its side of an ended connection before a new one
+/// goes ahead anyway.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// A count of things under way, to wait for none.
+#[derive(Debug)]
+struct Gauge(watch::Sender<usize>);
+
+impl Gauge {
+    fn new() -> Arc<Self> {
+        Arc::new(Self(watch::channel(0).0))
+    }
+
+    /// One more, until the returned guard is dropped.
+    fn enter(self: &Arc<Self>) -> Entered {
+        self.0.send_modify(|n| *n += 1);
+        Entered(Arc::clone(self))
+    }
+
+    /// Waits until there are none, at most `limit`; whether there are none.
+    async fn none(&self, limit: Duration) -> bool {
+        let mut count = self.0.subscribe();
+        tokio::time::timeout(limit, count.wait_for(|&n| n == 0))
+            .await
+            .is_ok()
+    }
+}
+
+/// One of a [`Gauge`]'s count.
+#[derive(Debug)]
+struct Entered(Arc<Gauge>);
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        self.0.0.send_modify(|n| *n -= 1);
+    }
 }
 
 impl Proxy {
@@ -167,17 +216,25 @@ impl Proxy {
         });
         let counters = Arc::new(Counters::default());
         let count = Arc::clone(&counters);
+        let live = Gauge::new();
+        let sides = Sides::new();
+        let relays = Arc::clone(&live);
         let task = tokio::spawn(async move {
             let mut rng = Rng::new(seed);
             while let Ok((client, _)) = listener.accept().await {
                 count.accepted.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(relay(client, upstream, watcher.clone(), rng.fork()));
+                let ends = Ends {
+                    live: relays.enter(),
+                    sides: Arc::clone(&sides),
+                };
+                tokio::spawn(relay(client, upstream, watcher.clone(), rng.fork(), ends));
             }
         });
         Ok(Self {
             addr,
             control: Arc::new(control),
             counters,
+            live,
             task,
             runtime: tokio::runtime::Handle::current(),
         })
@@ -213,6 +270,14 @@ impl Proxy {
             end_all(c, &self.counters, end);
             c.link = Link::Up;
         });
+    }
+
+    /// Stops accepting, and waits until every connection it relays has ended by itself (its
+    /// ends closed it), at most `limit`; whether they all did. What was written before a
+    /// clean close is delivered first.
+    pub async fn finish(self, limit: Duration) -> bool {
+        self.task.abort();
+        self.live.none(limit).await
     }
 
     /// Sets what the link does from now on.
@@ -323,8 +388,63 @@ fn end_all(c: &mut Control, counters: &Counters, end: End) {
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        self.set(Link::Down);
         self.task.abort();
+    }
+}
+
+/// What a relay reports to its proxy.
+struct Ends {
+    /// Held while the relay runs.
+    live: Entered,
+    /// Broker sides still open.
+    sides: Arc<Sides>,
+}
+
+/// The broker sides still open, by relay, with the generation each relay was born in: those
+/// born before the current one are being ended by a fault.
+#[derive(Debug)]
+struct Sides {
+    open: watch::Sender<BTreeMap<u64, u64>>,
+    next: AtomicU64,
+}
+
+impl Sides {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            open: watch::channel(BTreeMap::new()).0,
+            next: AtomicU64::new(0),
+        })
+    }
+
+    /// Registers a broker side of a relay born in `generation`, until the guard is dropped.
+    fn open(self: &Arc<Self>, generation: u64) -> Side {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.open.send_modify(|open| {
+            open.insert(id, generation);
+        });
+        Side(Arc::clone(self), id)
+    }
+
+    /// Waits until every broker side of a relay born before `generation` is closed, at most
+    /// [`SETTLE`].
+    async fn settled(&self, generation: u64) {
+        let mut open = self.open.subscribe();
+        let _ = tokio::time::timeout(
+            SETTLE,
+            open.wait_for(|open| open.values().all(|&born| born >= generation)),
+        )
+        .await;
+    }
+}
+
+/// An open broker side.
+struct Side(Arc<Sides>, u64);
+
+impl Drop for Side {
+    fn drop(&mut self) {
+        self.0.open.send_modify(|open| {
+            open.remove(&self.1);
+        });
     }
 }
 
@@ -335,14 +455,20 @@ async fn relay(
     upstream: SocketAddr,
     mut control: watch::Receiver<Control>,
     rng: Rng,
+    ends: Ends,
 ) {
-    let born = control.borrow_and_update().generation;
-    if control.borrow().link == Link::Down {
+    let _live = ends.live;
+    let c = *control.borrow_and_update();
+    let born = c.generation;
+    if c.link == Link::Down {
         return reset(&client);
     }
+    // The broker first sees the end of every connection a fault ended before this one.
+    ends.sides.settled(born).await;
     let Ok(broker) = TcpStream::connect(upstream).await else {
         return reset(&client);
     };
+    let _side = ends.sides.open(born);
     let _ = (client.set_nodelay(true), broker.set_nodelay(true));
     let (client, broker) = (Arc::new(client), Arc::new(broker));
     let mut up = tokio::spawn(pump(
@@ -369,7 +495,8 @@ async fn relay(
                 return End::Reset;
             }
             if control.changed().await.is_err() {
-                return End::Reset;
+                // The proxy is gone: its connections end when their ends close them.
+                std::future::pending::<()>().await;
             }
         }
     };
@@ -392,16 +519,32 @@ async fn relay(
             let _ = pump.await;
         }
     }
+    let Some(end) = end else { return };
     match end {
-        Some(End::Reset) => {
-            reset(&client);
-            reset(&broker);
-        }
-        Some(End::Close) => {
+        End::Reset => reset(&client),
+        End::Close => {
             let _ = socket2::SockRef::from(&*client).shutdown(Shutdown::Both);
-            let _ = socket2::SockRef::from(&*broker).shutdown(Shutdown::Both);
         }
-        None => {}
+    }
+    drop(client); // Its last owner: the RST or FIN leaves now.
+    // The broker hears a FIN, and has its side closed before a new connection goes ahead.
+    let _ = socket2::SockRef::from(&*broker).shutdown(Shutdown::Write);
+    let _ = tokio::time::timeout(SETTLE, until_closed(&broker)).await;
+}
+
+/// Reads, discarding, until the other side closes (or fails).
+async fn until_closed(stream: &TcpStream) {
+    let mut buf = [0u8; 4096];
+    loop {
+        if stream.readable().await.is_err() {
+            return;
+        }
+        match stream.try_read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return,
+        }
     }
 }
 
@@ -420,10 +563,10 @@ async fn pump(
     let reader = async move {
         let mut buf = vec![0u8; 16 * 1024];
         let mut last = Instant::now();
+        // Whether the proxy is still there to change the link.
+        let mut controlled = true;
         loop {
-            if wait_flowing(way, &mut reading).await.is_err() {
-                return;
-            }
+            controlled &= wait_flowing(way, &mut reading).await.is_ok();
             let shaping = reading.borrow().shaping;
             tokio::select! {
                 ready = from.readable() => {
@@ -431,7 +574,10 @@ async fn pump(
                         return;
                     }
                 }
-                _ = reading.changed() => continue,
+                changed = reading.changed(), if controlled => {
+                    controlled = changed.is_ok();
+                    continue;
+                }
             }
             let n = match from.try_read(&mut buf) {
                 Ok(n) => n,
@@ -461,9 +607,7 @@ async fn pump(
                 return;
             }
             while !pending.is_empty() {
-                if wait_flowing(way, &mut writing).await.is_err() {
-                    return;
-                }
+                let _ = wait_flowing(way, &mut writing).await;
                 let shaping = writing.borrow().shaping;
                 let mut most = pending.len();
                 if shaping.fragment > 0 {
@@ -492,7 +636,8 @@ async fn pump(
     tokio::join!(reader, writer);
 }
 
-/// Waits while the link holds bytes going `way`; an error once the proxy is gone.
+/// Waits while the link holds bytes going `way`; an error once the proxy is gone (bytes
+/// flow from then on).
 async fn wait_flowing(way: Way, control: &mut watch::Receiver<Control>) -> Result<(), ()> {
     while control.borrow_and_update().link.holds(way) {
         control.changed().await.map_err(|_| ())?;

@@ -147,3 +147,92 @@ async fn silence_holds_one_way_or_both_and_down_refuses() {
         Err(io::ErrorKind::ConnectionReset)
     );
 }
+
+/// A server that reads each connection to its end, reports what it read and how it ended
+/// (`Ok(bytes)` for a FIN, `Err` for a RST), then waits `linger` before closing its side;
+/// and reports when it accepted each connection and when it closed it.
+async fn sink(
+    linger: Duration,
+) -> (
+    SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<(Instant, Instant, io::Result<usize>)>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (report, reports) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let accepted = Instant::now();
+            let report = report.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut total = 0;
+                let ended = loop {
+                    match stream.read(&mut buf).await {
+                        Ok(0) => break Ok(total),
+                        Ok(n) => total += n,
+                        Err(e) => break Err(e),
+                    }
+                };
+                tokio::time::sleep(linger).await;
+                drop(stream);
+                let _ = report.send((accepted, Instant::now(), ended));
+            });
+        }
+    });
+    (addr, reports)
+}
+
+#[tokio::test]
+async fn a_clean_close_delivers_everything_written_and_dropping_the_proxy_ends_nothing() {
+    let (server, mut reports) = sink(Duration::ZERO).await;
+    let proxy = Proxy::start(server).await.unwrap();
+    let mut stream = TcpStream::connect(proxy.addr()).await.unwrap();
+    while proxy.accepted() == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let bytes = vec![1u8; 1_000_000];
+    stream.write_all(&bytes).await.unwrap();
+    stream.shutdown().await.unwrap();
+    drop(proxy);
+    let (_, _, ended) = reports.recv().await.unwrap();
+    assert_eq!(ended.unwrap(), bytes.len(), "every byte, then FIN");
+}
+
+#[tokio::test]
+async fn the_broker_hears_every_end_as_fin_and_has_closed_it_before_a_new_connection() {
+    // The server lingers 300 ms before closing its side of an ended connection.
+    let (server, mut reports) = sink(Duration::from_millis(300)).await;
+    let proxy = Proxy::start(server).await.unwrap();
+    for fault in ["cut", "close", "down", "silence"] {
+        let mut stream = TcpStream::connect(proxy.addr()).await.unwrap();
+        round_trip_one_way(&mut stream).await;
+        match fault {
+            "cut" => proxy.cut(),
+            "close" => proxy.close(),
+            "down" => {
+                proxy.set(Link::Down);
+                proxy.set(Link::Up);
+            }
+            _ => {
+                proxy.set(Link::Silent);
+                proxy.set(Link::Up);
+            }
+        }
+        // At once, a new connection: it reaches the server only after the old one closed.
+        let mut next = TcpStream::connect(proxy.addr()).await.unwrap();
+        next.write_all(b"next").await.unwrap();
+        let (_, closed, ended) = reports.recv().await.unwrap();
+        assert!(ended.is_ok(), "{fault}: the server heard a RST: {ended:?}");
+        next.shutdown().await.unwrap();
+        let (accepted, _, ended) = reports.recv().await.unwrap();
+        assert_eq!(ended.unwrap(), 4, "{fault}");
+        assert!(accepted >= closed, "{fault}: the new connection came first");
+    }
+}
+
+/// Writes a byte, and waits until the server can have read it.
+async fn round_trip_one_way(stream: &mut TcpStream) {
+    stream.write_all(b"x").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}

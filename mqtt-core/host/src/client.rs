@@ -323,8 +323,9 @@ impl Client {
     }
 
     /// Disconnects gracefully (DISCONNECT: the broker discards the will) and waits until the
-    /// transport is closed. Stored messages stay stored; [`reconnect`](Self::reconnect)
-    /// connects again.
+    /// transport is closed, DISCONNECT written (over a dead link: until `response_time`,
+    /// then the transport's 5 s grace period, have passed). Stored messages stay stored;
+    /// [`reconnect`](Self::reconnect) connects again.
     pub async fn disconnect(&self) {
         {
             let mut shared = self.inner.lock();
@@ -333,7 +334,8 @@ impl Client {
         }
         self.inner
             .until(Wait::Change, |shared| {
-                (shared.engine.state() == State::Idle || shared.finished).then_some(())
+                let closed = shared.engine.state() == State::Idle && !shared.transport;
+                (closed || shared.finished).then_some(())
             })
             .await;
     }

@@ -12,7 +12,7 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use mqtt_core::{State, TransportRequest};
 
@@ -53,6 +53,10 @@ struct Closing {
     transport: Pin<Box<dyn Transport>>,
     bytes: Vec<u8>,
     written: usize,
+    /// Written out and closed for writing: reading until the broker closes its side.
+    shut: bool,
+    /// Its end goes to the engine (no new transport was asked for since).
+    report: bool,
     /// Given up on then (the driver's timer wakes it): a dead link never takes its bytes.
     until: mqtt_core::Instant,
 }
@@ -217,6 +221,7 @@ impl Driver {
             progress = true;
         }
         shared.sync_state();
+        shared.sync_transport(!matches!(self.link, Link::Down) || self.closing.is_some());
         if self.stopping
             && shared.engine.state() == State::Idle
             && matches!(self.link, Link::Down)
@@ -235,7 +240,12 @@ impl Driver {
         // does with every byte) lets the old one fire, find nothing due, and re-arm. Timers
         // are not cheap to move. A closing transport's grace period ends on it too.
         let closing = self.closing.as_ref().map(|c| c.until);
-        if let Some(deadline) = shared.engine.poll_timeout().into_iter().chain(closing).min()
+        if let Some(deadline) = shared
+            .engine
+            .poll_timeout()
+            .into_iter()
+            .chain(closing)
+            .min()
             && self.timer_at.is_none_or(|at| deadline < at)
         {
             self.timer_at = Some(deadline);
@@ -246,6 +256,10 @@ impl Driver {
 
     fn open(&mut self) {
         self.close();
+        if let Some(closing) = &mut self.closing {
+            // Its end is no news to the engine now: it would be taken for the new one's.
+            closing.report = false;
+        }
         self.link = Link::Opening(self.inner.runtime.connect(&self.broker));
     }
 
@@ -256,9 +270,9 @@ impl Driver {
                 transport,
                 bytes: self.out.bytes().to_vec(),
                 written: 0,
-                until: mqtt_core::Instant::from_millis(
-                    self.inner.now().as_millis() + CLOSING_MS,
-                ),
+                shut: false,
+                report: true,
+                until: mqtt_core::Instant::from_millis(self.inner.now().as_millis() + CLOSING_MS),
             });
         }
         self.out.clear();
@@ -363,35 +377,26 @@ impl Driver {
         }
     }
 
+    /// Writes a closing transport's last bytes, closes it for writing, and reads until the
+    /// broker closes its side (or it fails, or its grace period is over); then reports its
+    /// end to the engine, unless a new transport was asked for since.
     fn poll_closing(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(closing) = &mut self.closing else {
             return false;
         };
-        if self.inner.now() >= closing.until {
-            self.closing = None;
-            return true;
+        let done = self.inner.now() >= closing.until || poll_closed(closing, cx).is_ready();
+        if !done {
+            return false;
         }
-        let done = loop {
-            let Some(rest) = closing
-                .bytes
-                .get(closing.written..)
-                .filter(|r| !r.is_empty())
-            else {
-                break match closing.transport.as_mut().poll_close(cx) {
-                    Poll::Pending => return false,
-                    Poll::Ready(_) => true,
-                };
-            };
-            match closing.transport.as_mut().poll_write(cx, rest) {
-                Poll::Pending => return false,
-                Poll::Ready(Ok(n)) if n > 0 => closing.written += n,
-                Poll::Ready(_) => break true,
-            }
-        };
-        if done {
-            self.closing = None;
+        let report = closing.report;
+        self.closing = None;
+        if report {
+            self.inner
+                .lock()
+                .engine
+                .handle_disconnected(self.inner.now());
         }
-        done
+        true
     }
 
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
@@ -409,6 +414,36 @@ impl Driver {
         let now = self.inner.now().max(at);
         self.inner.lock().engine.handle_timeout(now);
         true
+    }
+}
+
+/// Drives a closing transport to its end: ready once the bytes are written, the writing side
+/// closed, and the broker's side closed too (or at the first failure).
+fn poll_closed(closing: &mut Closing, cx: &mut Context<'_>) -> Poll<()> {
+    let mut transport = closing.transport.as_mut();
+    while let Some(rest) = closing
+        .bytes
+        .get(closing.written..)
+        .filter(|r| !r.is_empty())
+    {
+        match ready!(transport.as_mut().poll_write(cx, rest)) {
+            Ok(n) if n > 0 => closing.written += n,
+            _ => return Poll::Ready(()),
+        }
+    }
+    if !closing.shut {
+        if ready!(transport.as_mut().poll_close(cx)).is_err() {
+            return Poll::Ready(());
+        }
+        closing.shut = true;
+    }
+    // What the broker still says is of no use: read on until it closes.
+    let mut scratch = [0u8; 256];
+    loop {
+        match ready!(transport.as_mut().poll_read(cx, &mut scratch)) {
+            Ok(n) if n > 0 => {}
+            _ => return Poll::Ready(()),
+        }
     }
 }
 

@@ -125,6 +125,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown: bool,
     /// The driver has stopped.
     pub(crate) finished: bool,
+    /// A transport is open, being opened, or closing (writing its last bytes).
+    pub(crate) transport: bool,
     /// The last transport error, for reports.
     pub(crate) io_error: Option<Arc<std::io::Error>>,
 }
@@ -146,6 +148,7 @@ impl Shared {
             parked: None,
             shutdown: false,
             finished: false,
+            transport: false,
             io_error: None,
         }
     }
@@ -331,6 +334,14 @@ impl Shared {
 
     /// Brings `status.state` up to date with the engine's, waking watchers on a change:
     /// not every change comes with an event (a close before CONNACK, say).
+    /// The driver's transports, seen after each of its turns.
+    pub(crate) fn sync_transport(&mut self, transport: bool) {
+        if self.transport != transport {
+            self.transport = transport;
+            self.wake_watchers();
+        }
+    }
+
     pub(crate) fn sync_state(&mut self) {
         let state = self.engine.state();
         if self.status.state != state {

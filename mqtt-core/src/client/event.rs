@@ -65,7 +65,13 @@ pub enum Event<'a> {
 pub enum TransportRequest {
     /// Open a new connection to the broker (TCP, TLS, ...), replacing any existing one.
     Open,
-    /// Close the connection; bytes already handed out by `poll_transmit` go first.
+    /// Close the connection; bytes already handed out by `poll_transmit` go first. Then,
+    /// unless a new `Open` was taken meanwhile, report its end with
+    /// [`handle_disconnected`](crate::Client::handle_disconnected) once the broker has closed
+    /// its side (read to the end) or the transport failed or was given up: after a graceful
+    /// close (DISCONNECT), the next connection waits for that report, at most
+    /// `response_time`, so that the broker is done with the old connection before the new
+    /// CONNECT arrives. Reports the engine does not wait for are ignored.
     Close,
 }
 

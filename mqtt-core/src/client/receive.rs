@@ -239,8 +239,7 @@ impl Client<'_> {
         {
             if self.rx.parked {
                 if !self.release_ahead() {
-                    if self.rx.unprocessed().len() >= self.rx.buf.len() && !self.tx.acks_waiting()
-                    {
+                    if self.rx.unprocessed().len() >= self.rx.buf.len() && !self.tx.acks_waiting() {
                         // Full, and no PUBREL in it: none can ever be read. Closed once the
                         // acknowledgements are out, so that the broker knows what it need
                         // not send again.

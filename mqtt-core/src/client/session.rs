@@ -45,6 +45,10 @@ pub(super) struct Session {
     /// clean_init with a persistent session: the first connection is clean, then closed.
     dance: bool,
     reconnect_after_close: bool,
+    /// A connection was closed with DISCONNECT, and the binding has not yet reported its end
+    /// (the broker closing its side): the next connection waits for that report, at most
+    /// `response_time`, so that the broker is done with the old one first.
+    awaiting_end: bool,
     /// The connection being closed on request was established (report its end).
     closing_connected: bool,
     backoff_ms: u32,
@@ -67,6 +71,7 @@ impl Session {
             clean_now: true,
             dance,
             reconnect_after_close: false,
+            awaiting_end: false,
             closing_connected: false,
             backoff_ms: settings.backoff_min_ms,
             // Any non-zero state works for xorshift.
@@ -178,6 +183,9 @@ impl Client<'_> {
     /// The transport closed or failed, or could not be opened. The engine reconnects after
     /// its backoff delay, unless it was closing on request.
     ///
+    /// Also the end of a transport closed with [`TransportRequest::Close`] after DISCONNECT:
+    /// its report lets the next connection start (see there).
+    ///
     /// Ignored while a transport request waits in [`poll_transport`](Self::poll_transport),
     /// as [`handle_connected`](Self::handle_connected) is.
     pub fn handle_disconnected(&mut self, now: Instant) {
@@ -189,9 +197,14 @@ impl Client<'_> {
             State::Opening | State::Connecting | State::Connected => {
                 self.lose(now, ConnectionError::TransportClosed);
             }
-            State::Closing => self.after_close(now),
+            State::Closing => self.after_close(now, false),
+            State::Waiting if self.session.awaiting_end => {
+                // The old connection is over: the next may start.
+                self.session.deadline = now;
+            }
             State::Idle | State::Waiting => {}
         }
+        self.session.awaiting_end = false;
     }
 
     /// Time has passed: run whatever timers have expired. Calls without anything expired do
@@ -204,7 +217,7 @@ impl Client<'_> {
             State::Opening | State::Connecting if expired => {
                 self.lose(now, ConnectionError::ConnectTimeout)
             }
-            State::Closing if expired => self.after_close(now),
+            State::Closing if expired => self.after_close(now, false),
             State::Connected => {
                 // Due acknowledgements leave with the next write, whenever the binding can
                 // make it: their deadline is spent, so a full write buffer does not spin.
@@ -266,6 +279,11 @@ impl Client<'_> {
     /// Starts connecting if idle; a close under way reconnects once finished.
     pub(super) fn start(&mut self, now: Instant) {
         match self.session.state {
+            State::Idle if self.session.awaiting_end => {
+                self.session.backoff_ms = self.settings.backoff_min_ms;
+                self.session.state = State::Waiting;
+                self.session.deadline = now.after_ms(self.settings.response_ms);
+            }
             State::Idle => {
                 self.session.backoff_ms = self.settings.backoff_min_ms;
                 self.open(now);
@@ -277,6 +295,7 @@ impl Client<'_> {
 
     fn open(&mut self, now: Instant) {
         let session = &mut self.session;
+        session.awaiting_end = false;
         session.state = State::Opening;
         session.deadline = now.after_ms(self.settings.connect_timeout_ms);
         session.push_transport(TransportRequest::Open);
@@ -354,7 +373,7 @@ impl Client<'_> {
         let was = self.session.state;
         match was {
             State::Idle | State::Waiting => return,
-            State::Closing => return self.after_close(now),
+            State::Closing => return self.after_close(now, false),
             _ => {}
         }
         self.session.push_transport(TransportRequest::Close);
@@ -406,11 +425,16 @@ impl Client<'_> {
         }
     }
 
-    /// A graceful close is over (DISCONNECT written, or the transport gone first).
-    pub(super) fn after_close(&mut self, now: Instant) {
+    /// A graceful close is over: DISCONNECT written (`said`), or the transport gone first,
+    /// or the time for it up. After DISCONNECT the binding reports the connection's end
+    /// (the broker closes its side), and a new connection waits for that report, at most
+    /// `response_time`: a broker still holding the old connection when the new CONNECT
+    /// arrives may end the wrong one (rumqttd does).
+    pub(super) fn after_close(&mut self, now: Instant, said: bool) {
         self.session.push_transport(TransportRequest::Close);
         self.reset_connection();
         let session = &mut self.session;
+        session.awaiting_end = said;
         if session.closing_connected {
             session.closing_connected = false;
             session.push_status(Status::Disconnected(ConnectionError::Requested));
@@ -425,7 +449,10 @@ impl Client<'_> {
         if session.reconnect_after_close {
             session.reconnect_after_close = false;
             session.state = State::Waiting;
-            session.deadline = now;
+            session.deadline = match said {
+                true => now.after_ms(self.settings.response_ms),
+                false => now,
+            };
         } else {
             session.state = State::Idle;
         }

@@ -350,7 +350,7 @@ impl Client<'_> {
     fn on_sent(&mut self, now: Instant, packet: Outgoing) {
         match packet {
             Outgoing::Fixed(PINGREQ, _) => self.session.ping_sent = Some(now),
-            Outgoing::Fixed(DISCONNECT, _) => self.after_close(now),
+            Outgoing::Fixed(DISCONNECT, _) => self.after_close(now, true),
             Outgoing::Record(sent) => {
                 let Some(at) = self.store.transmitting.take() else {
                     return;

@@ -89,7 +89,10 @@ impl Unreleased {
                 // The last identifier takes the freed slot: the list stays packed.
                 Some(at) => {
                     let last = 2 * (self.count - 1);
-                    let moved = region.get(last..).and_then(<[u8]>::first_chunk::<2>).copied();
+                    let moved = region
+                        .get(last..)
+                        .and_then(<[u8]>::first_chunk::<2>)
+                        .copied();
                     if let Some(moved) = moved
                         && let Some(slot) = region.get_mut(2 * at..2 * at + 2)
                     {

@@ -535,7 +535,11 @@ impl Broker {
                 let mut next = session.next_id;
                 loop {
                     next = next.wrapping_add(1).max(1);
-                    if !session.outbound.iter().any(|o| o.holds_id() && o.id == next) {
+                    if !session
+                        .outbound
+                        .iter()
+                        .any(|o| o.holds_id() && o.id == next)
+                    {
                         break;
                     }
                 }

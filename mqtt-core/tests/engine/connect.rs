@@ -507,3 +507,46 @@ fn time_going_backwards_is_clamped() {
         .poll_transmit(Instant::from_millis(1), &mut [0u8; 16]);
     assert!(h.client.poll_timeout().unwrap() >= later);
 }
+
+#[test]
+fn after_disconnect_the_next_connection_waits_for_the_old_ones_end() {
+    // clean_init: the throwaway clean connection ends with DISCONNECT; the persistent one
+    // starts once the binding reports that the broker closed the old one (rumqttd, given the
+    // new CONNECT first, can end the new connection instead of the old)...
+    let mut c = config();
+    c.clean = false;
+    let mut h = Harness::new(c);
+    h.report_close = false;
+    h.start();
+    h.connack(false, ConnectReturnCode::Accepted);
+    assert_eq!(h.sent(), [Sent::Disconnect]);
+    assert_eq!(h.requests.last(), Some(&TransportRequest::Close));
+    h.advance(5_000);
+    assert!(
+        h.sent().is_empty(),
+        "no new connection before the old one ended"
+    );
+    h.client.handle_disconnected(h.now);
+    assert_eq!(h.advance_to_timeout(), Duration::ZERO, "at once");
+    assert!(matches!(
+        h.expect_connect(),
+        Sent::Connect { clean: false, .. }
+    ));
+    h.connack(false, ConnectReturnCode::Accepted);
+    // ...or, without a report, after response_time (10 s).
+    h.client.disconnect(h.now);
+    h.drain();
+    assert_eq!(h.sent(), [Sent::Disconnect]);
+    let closed = h.now;
+    h.client.connect(h.now);
+    h.drain();
+    assert_eq!(h.advance_to_timeout(), Duration::from_secs(10));
+    assert_eq!(h.now - closed, Duration::from_secs(10));
+    h.expect_connect();
+    // A report nobody waits for changes nothing: here, of a connection lost, not closed.
+    h.connack(false, ConnectReturnCode::Accepted);
+    h.drop_transport();
+    let backoff = h.client.poll_timeout();
+    h.client.handle_disconnected(h.now);
+    assert_eq!(h.client.poll_timeout(), backoff);
+}

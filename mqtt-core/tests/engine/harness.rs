@@ -70,6 +70,8 @@ pub struct Harness {
     pub tx_chunk: usize,
     /// Whether the transport takes bytes (false: its send buffer is full, a dead link).
     pub writable: bool,
+    /// A transport closed on request reports its end at once (the broker closes its side).
+    pub report_close: bool,
     pub requests: Vec<TransportRequest>,
     pub told: Vec<Told>,
     /// Bytes the client wrote, not yet parsed.
@@ -117,6 +119,7 @@ impl Harness {
             drain_events: true,
             tx_chunk: 1024,
             writable: true,
+            report_close: true,
             requests: Vec::new(),
             told: Vec::new(),
             wire: Vec::new(),
@@ -136,7 +139,12 @@ impl Harness {
                         self.client.handle_connected(self.now);
                     }
                     TransportRequest::Open => {}
-                    TransportRequest::Close => self.transport_open = false,
+                    TransportRequest::Close => {
+                        self.transport_open = false;
+                        if self.report_close {
+                            self.client.handle_disconnected(self.now);
+                        }
+                    }
                 }
             }
             let mut buf = vec![0u8; self.tx_chunk];

@@ -153,7 +153,6 @@ fn a_slow_application_never_makes_a_healthy_link_look_dead() {
     assert_eq!(h.client.state(), State::Connected);
 }
 
-
 #[test]
 fn ping_on_request_sends_pingreq_now() {
     let mut h = Harness::new(config());
@@ -194,7 +193,11 @@ fn a_transport_that_takes_nothing_ends_the_link_within_ping_interval_plus_respon
         [Told::Disconnected(ConnectionError::TransportStalled)]
     );
     assert!(!h.transport_open);
-    assert_eq!(h.client.stats().disconnects[1], 1, "counted under keep alive");
+    assert_eq!(
+        h.client.stats().disconnects[1],
+        1,
+        "counted under keep alive"
+    );
     // A new link: everything stored goes out, and the QoS 1 message completes.
     h.writable = true;
     h.reconnect(false);

@@ -38,7 +38,11 @@ fn every_identifier_can_be_unreleased_at_once_and_each_message_is_handed_out_onc
         }
         let sent = h.sent();
         assert_eq!(sent.len(), 65_535);
-        assert!(sent.iter().zip(1..=u16::MAX).all(|(s, id)| *s == Sent::PubRec(id)));
+        assert!(
+            sent.iter()
+                .zip(1..=u16::MAX)
+                .all(|(s, id)| *s == Sent::PubRec(id))
+        );
     }
     assert_eq!(h.client.stats().duplicates_suppressed, 65_535);
     let releases: Vec<u8> = (1..=u16::MAX)
@@ -48,7 +52,11 @@ fn every_identifier_can_be_unreleased_at_once_and_each_message_is_handed_out_onc
         h.receive_bytes(chunk);
     }
     let sent = h.sent();
-    assert!(sent.iter().zip(1..=u16::MAX).all(|(s, id)| *s == Sent::PubComp(id)));
+    assert!(
+        sent.iter()
+            .zip(1..=u16::MAX)
+            .all(|(s, id)| *s == Sent::PubComp(id))
+    );
     assert_eq!(sent.len(), 65_535);
     // Released: the identifiers are new again.
     h.publish_in("t", b"new", QoS::ExactlyOnce, 1, false);
@@ -154,7 +162,12 @@ fn a_full_buffer_with_no_pubrel_closes_only_once_the_acknowledgements_are_out() 
         input.extend(publish_bytes(b"more", QoS::ExactlyOnce, id, false));
     }
     let taken = h.offer(&input);
-    assert!(taken < input.len(), "{taken} {:?} {:?}", h.told, h.client.state());
+    assert!(
+        taken < input.len(),
+        "{taken} {:?} {:?}",
+        h.told,
+        h.client.state()
+    );
     assert_eq!(messages(&h.told()), [b"one".to_vec()]);
     // PUBREC 1 cannot be written yet: the broker would not know it need not send 1 again.
     assert_eq!(h.client.state(), State::Connected);

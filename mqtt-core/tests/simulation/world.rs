@@ -369,7 +369,8 @@ impl World {
                     .rng
                     .pick(&[QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]);
                 let payload = format!("in-{n}-{qos:?}").into_bytes();
-                self.broker.inject(&format!("sim/in/{}", n % 3), &payload, qos);
+                self.broker
+                    .inject(&format!("sim/in/{}", n % 3), &payload, qos);
             }
             self.next_inject = now + self.rng.range(0, 5_000);
             self.flush_broker();
@@ -569,11 +570,17 @@ impl World {
                     }
                     TransportRequest::Close => {
                         self.log(|| "client closes the transport".into());
-                        if let Some(since) = self.half_open_since.take() {
-                            let _ = since;
-                        }
+                        self.half_open_since = None;
+                        // The broker closes its side in turn, unless the link went silent.
+                        let heard = self
+                            .link
+                            .as_ref()
+                            .is_some_and(|l| !l.to_broker.silent && !l.to_client.silent);
                         self.close_link();
                         self.opening = None;
+                        if heard {
+                            self.client.handle_disconnected(now);
+                        }
                     }
                 }
             }
@@ -729,8 +736,7 @@ impl World {
         for (payload, count) in &self.received {
             // The broker never sends a message to a new session twice, nor again once it
             // has a PUBREC: any QoS 2 message handed out twice is the client's doing.
-            if (payload.ends_with(b"AtMostOnce") || payload.ends_with(b"ExactlyOnce"))
-                && *count > 1
+            if (payload.ends_with(b"AtMostOnce") || payload.ends_with(b"ExactlyOnce")) && *count > 1
             {
                 self.errors.push(format!(
                     "{} received {count} times",
@@ -755,7 +761,8 @@ impl World {
                     self.errors.push(format!("closed for a violation: {error}"));
                 }
                 ConnectionError::InboundQoS2Full if !bounded => {
-                    self.errors.push(format!("closed ({reason}) with every identifier tracked"));
+                    self.errors
+                        .push(format!("closed ({reason}) with every identifier tracked"));
                 }
                 _ => {}
             }
