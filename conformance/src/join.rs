@@ -55,3 +55,17 @@ pub async fn all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Outp
     })
     .await
 }
+
+/// Runs `main` to its end, on any executor, polling `background` alongside it (which is
+/// dropped unfinished when `main` ends); returns `main`'s result.
+pub async fn alongside<M: Future, B: Future>(main: M, background: B) -> M::Output {
+    let (mut main, mut background) = (pin!(main), pin!(background));
+    let mut background_done = false;
+    poll_fn(|cx| {
+        if !background_done {
+            background_done = background.as_mut().poll(cx).is_ready();
+        }
+        main.as_mut().poll(cx)
+    })
+    .await
+}

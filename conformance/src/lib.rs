@@ -27,6 +27,8 @@ macro_rules! conformance_tests {
             a_full_queue_refuses_or_waits_for_room,
             a_resumed_backlog_waits_for_the_first_stream,
             a_slow_consumer_stays_connected_and_bounded,
+            a_stuck_transport_is_noticed_while_publishing,
+            bursts_from_other_clients_all_arrive,
             clean_session_across_outage,
             delivered_qos_is_the_lower,
             detection_bounds,

@@ -4,6 +4,8 @@
 pub mod a_full_queue_refuses_or_waits_for_room;
 pub mod a_resumed_backlog_waits_for_the_first_stream;
 pub mod a_slow_consumer_stays_connected_and_bounded;
+pub mod a_stuck_transport_is_noticed_while_publishing;
+pub mod bursts_from_other_clients_all_arrive;
 pub mod clean_session_across_outage;
 pub mod delivered_qos_is_the_lower;
 pub mod detection_bounds;

@@ -1,0 +1,116 @@
+//! A dead link whose send buffers fill: the proxy stops reading from the client while the
+//! application publishes QoS 0 as fast as the client takes them. The transport reports
+//! nothing and soon takes nothing; the client notices within ping_interval + response_time
+//! all the same (a PINGREQ that is not answered, or not even taken), is up again once the
+//! link returns, and the QoS 1 and 2 messages published meanwhile all complete and arrive,
+//! QoS 2 once.
+
+use std::time::{Duration, Instant};
+
+use mqtt_tokio::QoS;
+
+use crate::check::{Spread, Tally};
+use crate::harness::{Ctx, PATIENCE, Scenario};
+use crate::join::{all, alongside};
+use crate::proxy::Link;
+
+/// The scenario.
+pub const SCENARIO: Scenario =
+    Scenario::new("a_stuck_transport_is_noticed_while_publishing", |ctx| {
+        Box::pin(run(ctx))
+    });
+
+/// Measurement slack: scheduling, and the engine's millisecond clock (as `detection_bounds`).
+const SLACK: Duration = Duration::from_millis(300);
+/// QoS 1 and QoS 2 messages published during each outage.
+const EACH: u64 = 10;
+const ROUNDS: u64 = 3;
+
+async fn run(ctx: &Ctx) {
+    let (_subscriber, mut messages) = ctx
+        .subscriber(ctx.options("subscriber"), "stuck/q/+", QoS::ExactlyOnce)
+        .await;
+    let proxy = ctx.proxy().await;
+    let mut options = ctx.options_at(proxy.addr(), "flooding");
+    options.clean = false; // QoS 2 exactly once across the outage
+    options.keep_alive = Duration::from_secs(4);
+    options.ping_interval = Duration::from_secs(1);
+    options.response_time = Duration::from_secs(1);
+    let detect_bound = options.ping_interval + options.response_time;
+    let recover_bound = options.backoff_max;
+    let client = ctx.connect(options).await;
+
+    let (mut detections, mut recoveries) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        ctx.sleep(Duration::from_millis(137 * round)).await;
+        proxy.set(Link::SilentUp);
+        let stuck = Instant::now();
+        let flood = async {
+            loop {
+                let _ = client
+                    .submit("stuck/flood", [0u8; 1024], QoS::AtMostOnce, false)
+                    .await;
+            }
+        };
+        let mut completions = Vec::new();
+        for n in round * EACH..(round + 1) * EACH {
+            for (topic, qos) in [
+                ("stuck/q/1", QoS::AtLeastOnce),
+                ("stuck/q/2", QoS::ExactlyOnce),
+            ] {
+                let queued = client.try_publish(topic, n.to_string(), qos, false);
+                completions.push(queued.expect("queued"));
+            }
+        }
+        let noticed = ctx.until(&client, "stuck link noticed", PATIENCE, |s| !s.connected);
+        alongside(noticed, flood).await;
+        let detected = stuck.elapsed();
+        assert!(
+            detected <= detect_bound + SLACK,
+            "noticed after {detected:?}; bound {detect_bound:?}"
+        );
+        detections.push(detected);
+        ctx.sleep(recover_bound * 3).await;
+        proxy.set(Link::Up);
+        let restored = Instant::now();
+        ctx.until(&client, "up again", PATIENCE, |s| s.connected)
+            .await;
+        let recovered = restored.elapsed();
+        assert!(
+            recovered <= recover_bound + SLACK,
+            "up {recovered:?} after the link returned; bound {recover_bound:?}"
+        );
+        recoveries.push(recovered);
+        let done = ctx
+            .within("QoS 1 and 2 completions", PATIENCE, all(completions))
+            .await;
+        assert!(done.iter().all(Result::is_ok), "{done:?}");
+    }
+    let sent = ROUNDS * EACH;
+    let mut tally = Tally::default();
+    let everything = |t: &Tally| t.complete("stuck/q/1", sent) && t.complete("stuck/q/2", sent);
+    ctx.tally_until(
+        "every message",
+        PATIENCE,
+        &mut messages,
+        &mut tally,
+        everything,
+    )
+    .await;
+    assert_eq!(tally.duplicates("stuck/q/2"), 0, "QoS 2 twice");
+    let status = client.status();
+    assert_eq!(
+        status.disconnects, ROUNDS,
+        "down once per outage: {status:?}"
+    );
+    println!(
+        "detection bounds ({} / {}): stuck transport under a QoS 0 flood noticed: {} (bound \
+         {} ms); up after the link returned: {} (bound {} ms)",
+        ctx.binding(),
+        ctx.kind(),
+        Spread::of(&detections),
+        detect_bound.as_millis(),
+        Spread::of(&recoveries),
+        recover_bound.as_millis()
+    );
+}
