@@ -6,6 +6,11 @@
 //! - every named test exists;
 //! - every statement the code cites (`[MQTT-3.3.1-4]`) is one the table lists.
 //!
+//! And the close-reason audit, `conformance/spec/close-reasons.tsv`: every reason the engine
+//! gives for ending a connection (each variant of `ConnectionError`, `ProtocolError` and
+//! `DecodeError`) has a row naming the trigger, the normative statement the broker broke or
+//! the bound the caller set (or why a broker can never cause it), and the tests that show it.
+//!
 //! `cargo test -p mqtt-conformance --test traceability -- --nocapture` prints the coverage.
 
 use std::collections::{HashMap, HashSet};
@@ -18,6 +23,23 @@ const TABLE: &str = "conformance/spec/mqtt-3.1.1.tsv";
 
 /// The table's first line.
 const HEADER: &str = "id\tkind\tstatus\tevidence\tstatement";
+
+/// The close-reason audit, from the workspace root.
+const CLOSES: &str = "conformance/spec/close-reasons.tsv";
+
+/// Its first line.
+const CLOSES_HEADER: &str = "reason\ttrigger\tjustification\ttests";
+
+/// The enums whose every variant is a reason the engine may end a connection for: where they
+/// are defined, from the workspace root.
+const REASONS: [(&str, &str); 3] = [
+    ("ConnectionError", "mqtt-core/src/client/event.rs"),
+    ("ProtocolError", "mqtt-core/src/client/event.rs"),
+    ("DecodeError", "mqtt-core/src/wire/error.rs"),
+];
+
+/// The configuration a `bound:` may name: `Config`'s fields.
+const CONFIG: &str = "mqtt-core/src/client/config.rs";
 
 /// Where the code that may cite statements lives, from the workspace root.
 const CITING: [&str; 3] = ["mqtt-core", "mqtt-tokio", "conformance"];
@@ -207,6 +229,118 @@ fn every_appendix_b_statement_is_traced_to_tests_that_exist() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+#[test]
+fn every_reason_to_close_a_connection_names_its_statement_or_bound_and_its_tests() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read =
+        |path: &str| fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let statements = read(TABLE);
+    let mut problems = Vec::new();
+    let listed: HashSet<&str> = parse(&statements, &mut problems)
+        .iter()
+        .map(|row| row.id)
+        .collect();
+    let config = read(CONFIG);
+    let text = read(CLOSES);
+    let mut lines = text.lines().enumerate();
+    if lines.next().map(|(_, line)| line) != Some(CLOSES_HEADER) {
+        problems.push(format!("the first line must be {CLOSES_HEADER:?}"));
+    }
+    let mut covered = HashSet::new();
+    let mut rows = Vec::new();
+    for (index, line) in lines {
+        let at = format!("line {}", index + 1);
+        let fields: Vec<&str> = line.split('\t').collect();
+        let &[reason, trigger, justification, tests] = fields.as_slice() else {
+            problems.push(format!(
+                "{at}: {} tab-separated fields, not 4",
+                fields.len()
+            ));
+            continue;
+        };
+        covered.insert(reason);
+        if trigger.trim().is_empty() {
+            problems.push(format!("{at}: {reason} without a trigger"));
+        }
+        // A statement the broker broke, a bound the caller set, or why it cannot happen.
+        let cited = cited_ids(justification);
+        for id in cited.iter().filter(|id| !listed.contains(id.as_str())) {
+            problems.push(format!("{at}: {id} is not a statement of {TABLE}"));
+        }
+        let bounds: Vec<&str> = justification
+            .split("bound: ")
+            .skip(1)
+            .map(|rest| {
+                rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or("")
+            })
+            .collect();
+        for bound in &bounds {
+            if !config.contains(&format!("pub {bound}:")) {
+                problems.push(format!("{at}: bound {bound:?} is not a Config field"));
+            }
+        }
+        let unreachable = justification == "n/a" && trigger.starts_with("Never from a broker");
+        // Not closes: the transport's end, the application's, and what is tolerated.
+        let own = [
+            "ConnectionError::TransportClosed",
+            "ConnectionError::Requested",
+            "tolerated",
+        ];
+        if cited.is_empty() && bounds.is_empty() && !unreachable && !own.contains(&reason) {
+            problems.push(format!(
+                "{at}: {reason}: no statement, bound or reason it cannot happen"
+            ));
+        }
+        rows.push(Row {
+            line: index + 1,
+            id: reason,
+            kind: "X",
+            status: "tested",
+            evidence: tests,
+            statement: trigger,
+        });
+    }
+    check_rows(&rows, &mut problems);
+    check_evidence(&root, &rows, &mut problems);
+    for (name, path) in REASONS {
+        for variant in variants(&read(path), name) {
+            let reason = format!("{name}::{variant}");
+            if !covered.contains(reason.as_str()) {
+                problems.push(format!("{CLOSES}: no row for {reason}"));
+            }
+        }
+    }
+    println!("{CLOSES}: {} rows", rows.len());
+    assert!(
+        problems.is_empty(),
+        "{CLOSES}: {} problem(s)\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// The variants of `pub enum name` in `source`: the identifiers that start its lines at
+/// one indentation level (four spaces), upper case first.
+fn variants<'a>(source: &'a str, name: &str) -> Vec<&'a str> {
+    let start = format!("pub enum {name} {{");
+    let Some(at) = source.find(&start) else {
+        panic!("no `{start}`");
+    };
+    source[at + start.len()..]
+        .lines()
+        .take_while(|line| *line != "}")
+        .filter_map(|line| line.strip_prefix("    "))
+        .filter(|line| line.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(|line| {
+            line.split(|c: char| !c.is_alphanumeric())
+                .next()
+                .unwrap_or("")
+        })
+        .collect()
 }
 
 #[test]

@@ -150,8 +150,8 @@ pub enum ProtocolError {
         /// What arrived.
         received: PacketType,
     },
-    /// A SUBACK whose code count differs from the SUBSCRIBE's filters [MQTT-3.9.3-1].
-    #[error("SUBACK with {received} codes for {sent} filters [MQTT-3.9.3-1]")]
+    /// A SUBACK whose code count differs from the SUBSCRIBE's filters [MQTT-3.8.4-5].
+    #[error("SUBACK with {received} codes for {sent} filters [MQTT-3.8.4-5]")]
     SubAckCount {
         /// Filters sent.
         sent: u16,

@@ -80,6 +80,76 @@ fn mqtt_4_8_0_1_malformed_packets_close_the_connection() {
         b"\x30\xff\xff\xff\xff\x01",
         ProtocolError::Malformed(DecodeError::RemainingLengthTooLong),
     );
+    closes_with(
+        b"\xd0\x80\x00",
+        ProtocolError::Malformed(DecodeError::NonMinimalRemainingLength),
+    );
+    closes_with(
+        b"\x40\x03\x00\x01\x00",
+        ProtocolError::Malformed(DecodeError::InvalidRemainingLength {
+            packet_type: PacketType::PubAck,
+            len: 3,
+        }),
+    );
+    closes_with(
+        b"\x30\x03\x00\x05a",
+        ProtocolError::Malformed(DecodeError::Truncated),
+    );
+    closes_with(
+        b"\x90\x02\x00\x01",
+        ProtocolError::Malformed(DecodeError::Empty),
+    );
+}
+
+#[test]
+fn an_acknowledgement_of_another_kind_of_request_closes_the_connection() {
+    // A PUBLISH answered by SUBACK or UNSUBACK [MQTT-3.8.4-2, MQTT-3.10.4-4]...
+    for ack in [&b"\x90\x03\x00\x01\x01"[..], b"\xb0\x02\x00\x01"] {
+        let mut h = Harness::new(config());
+        h.connect(false);
+        h.publish("t", b"x", QoS::AtLeastOnce);
+        h.sent();
+        h.client.handle_input(h.now, ack);
+        h.drain();
+        let received = if ack[0] == 0x90 {
+            PacketType::SubAck
+        } else {
+            PacketType::UnsubAck
+        };
+        assert_eq!(
+            h.told(),
+            [Told::Disconnected(ConnectionError::Protocol(
+                ProtocolError::WrongAck { received }
+            ))]
+        );
+    }
+    // ...and a SUBSCRIBE by PUBACK [MQTT-2.3.1-6].
+    let mut h = Harness::new(config());
+    h.connect(false);
+    h.subscribe(&[("a", QoS::AtLeastOnce)]);
+    h.sent();
+    h.puback(1);
+    assert_eq!(
+        h.told(),
+        [Told::Disconnected(ConnectionError::Protocol(
+            ProtocolError::WrongAck {
+                received: PacketType::PubAck
+            }
+        ))]
+    );
+}
+
+#[test]
+fn a_connack_with_a_reserved_return_code_fails_the_attempt() {
+    let mut h = Harness::new(config());
+    h.start();
+    h.receive_bytes(b"\x20\x02\x00\x06");
+    let error = ProtocolError::Malformed(DecodeError::InvalidConnectReturnCode(6));
+    assert_eq!(
+        h.told(),
+        [Told::ConnectFailed(ConnectionError::Protocol(error), true)]
+    );
+    assert!(!h.transport_open);
 }
 
 #[test]
