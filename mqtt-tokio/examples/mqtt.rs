@@ -217,6 +217,27 @@ async fn demo(broker: Option<String>, tls: Tls) -> Result<(), Box<dyn std::error
             (Some(broker), addr, None)
         }
     };
+    // Another client, straight to the broker, watches for the demo's will.
+    let mut watching = Options::new(Broker::tcp("127.0.0.1", upstream.port()));
+    watching.broker.tls = tls.clone();
+    let observer = mqtt_tokio::connect(watching).await?;
+    let mut wills = observer.messages();
+    observer
+        .subscribe("mqtt-demo/status/#", QoS::AtLeastOnce)
+        .await?;
+    let wills_seen = tokio::spawn(async move {
+        let mut seen = 0;
+        while let Some(message) = wills.recv().await {
+            if message.topic == "mqtt-demo/status/end" {
+                break;
+            }
+            seen += 1;
+            let when = started.elapsed().as_secs_f64();
+            let will = String::from_utf8_lossy(&message.payload);
+            println!("[{when:>6.3} s] the broker published the client's will: {will:?}");
+        }
+        seen
+    });
     // A relay we can cut, standing for the network between the client and the broker.
     let proxy = Proxy::start(upstream).await?;
     let mut options = Options::new(Broker::tcp("127.0.0.1", proxy.addr().port()));
@@ -293,9 +314,17 @@ async fn demo(broker: Option<String>, tls: Tls) -> Result<(), Box<dyn std::error
     );
     receive(5, &mut messages).await?;
 
+    // DISCONNECT: the broker discards the will. The relay delivers it, then closes.
     client.disconnect().await;
     let status = client.status();
     watcher.abort();
+    proxy.finish(Duration::from_secs(5)).await;
+    // Everything the broker published before this reaches the observer before it.
+    observer
+        .publish("mqtt-demo/status/end", "", QoS::AtLeastOnce, false)
+        .await?;
+    let wills_seen = wills_seen.await?;
+    observer.disconnect().await;
     println!();
     println!(
         "summary: sent {sent}, acked {acked}, received {received}, reconnects {}",
@@ -306,6 +335,7 @@ async fn demo(broker: Option<String>, tls: Tls) -> Result<(), Box<dyn std::error
         status.disconnects - 1,
         started.elapsed().as_secs_f64()
     );
+    println!("         will published {wills_seen} time(s): for the cut, not for the clean end");
     Ok(())
 }
 
