@@ -100,13 +100,18 @@ impl Buffer {
         (self.start, self.end) = (0, 0);
     }
 
-    /// The room after the bytes held, to fill (the whole buffer when they are all gone).
+    /// The room after the bytes held, to fill (the whole buffer when they are all gone). The
+    /// bytes held move to the front once they reach its end, so that any byte written makes
+    /// room: the engine counts the time without bytes taken as a stalled transport.
     fn space(&mut self) -> &mut [u8] {
         if self.is_empty() {
             self.clear();
             if self.data.len() != self.want {
                 self.data = vec![0; self.want];
             }
+        } else if self.end == self.data.len() && self.start > 0 {
+            self.data.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
         }
         &mut self.data[self.end..]
     }
@@ -453,5 +458,23 @@ impl Drop for Driver {
         if !self.finished {
             self.inner.lock().finish();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_byte_written_from_a_full_buffer_makes_room() {
+        let mut out = Buffer::new();
+        let room = out.space().len();
+        out.filled(room);
+        assert!(out.space().is_empty());
+        out.consume(100);
+        // The engine is offered room at once, not once all is written: a slow link that
+        // takes bytes is never a stalled one.
+        assert_eq!(out.space().len(), 100);
+        assert_eq!(out.bytes().len(), room - 100);
     }
 }

@@ -334,18 +334,18 @@ impl Shared {
 
     /// Brings `status.state` up to date with the engine's, waking watchers on a change:
     /// not every change comes with an event (a close before CONNACK, say).
-    /// The driver's transports, seen after each of its turns.
-    pub(crate) fn sync_transport(&mut self, transport: bool) {
-        if self.transport != transport {
-            self.transport = transport;
-            self.wake_watchers();
-        }
-    }
-
     pub(crate) fn sync_state(&mut self) {
         let state = self.engine.state();
         if self.status.state != state {
             self.status.state = state;
+            self.wake_watchers();
+        }
+    }
+
+    /// The driver's transports, seen after each of its turns.
+    pub(crate) fn sync_transport(&mut self, transport: bool) {
+        if self.transport != transport {
+            self.transport = transport;
             self.wake_watchers();
         }
     }

@@ -83,6 +83,11 @@ impl<'b> Rx<'b> {
         self.pending.is_some()
     }
 
+    /// Whether a QoS 2 message waits for a slot, so that what follows it waits too.
+    pub(super) const fn is_parked(&self) -> bool {
+        self.parked
+    }
+
     /// Consumes the packet handed out.
     fn release(&mut self) {
         self.start += core::mem::take(&mut self.handed_out);
@@ -238,19 +243,32 @@ impl Client<'_> {
             )
         {
             if self.rx.parked {
-                if !self.release_ahead() {
-                    if self.rx.unprocessed().len() >= self.rx.buf.len() && !self.tx.acks_waiting() {
-                        // Full, and no PUBREL in it: none can ever be read. Closed once the
-                        // acknowledgements are out, so that the broker knows what it need
-                        // not send again.
+                match self.release_ahead() {
+                    Ahead::Freed => {
+                        // Its PUBCOMP took a place in the acknowledgement queue: the loop's
+                        // conditions are checked again before the message goes on.
+                        self.rx.parked = false;
+                        progress = true;
+                        continue;
+                    }
+                    Ahead::Nothing
+                        if self.rx.unprocessed().len() < self.rx.buf.len()
+                            || self.tx.acks_waiting() =>
+                    {
+                        break;
+                    }
+                    // The buffer is full with no PUBREL in it, or the one that would free a
+                    // slot waits behind a duplicate of its message (a broker resending within
+                    // the connection), which waits behind the parked one: none can be
+                    // handled in turn. Closed once the acknowledgements are out, so that the
+                    // broker knows what it need not send again.
+                    Ahead::Nothing | Ahead::Blocked if !self.tx.acks_waiting() => {
                         let now = self.session.now();
                         self.lose(now, ConnectionError::InboundQoS2Full);
                         return true;
                     }
-                    break;
+                    Ahead::Nothing | Ahead::Blocked => break,
                 }
-                self.rx.parked = false;
-                progress = true;
             }
             let header = match FixedHeader::parse(self.rx.unprocessed()) {
                 Ok(Some(header)) => header,
@@ -509,27 +527,34 @@ impl Client<'_> {
     /// already received behind it that frees one, and takes it out of the input; its PUBCOMP
     /// is queued as usual. Only a PUBREL with no PUBLISH of its identifier before it goes
     /// early: that PUBLISH is a duplicate, and must still be known as one when its turn
-    /// comes. Returns whether a slot was freed.
-    fn release_ahead(&mut self) -> bool {
+    /// comes.
+    fn release_ahead(&mut self) -> Ahead {
         let end = self.rx.end;
         let mut at = self.rx.start;
+        let mut blocked = false;
         while let Some((header, body)) = self.packet_at(at, end) {
             let len = header.packet_len();
             if header.packet_type == PacketType::PubRel
                 && let Ok(id) = wire::decode_ack(body).map(|id| id.get())
                 && self.store.unreleased_contains(id)
-                && !self.published_between(self.rx.start, at, id)
             {
-                self.store.unreleased_remove(id);
-                let (now, delay) = (self.session.now(), self.settings.ack_delay_ms);
-                self.tx.ack(0x70, id, now, delay, false);
-                self.rx.buf.copy_within(at + len..end, at);
-                self.rx.end -= len;
-                return true;
+                if self.published_between(self.rx.start, at, id) {
+                    blocked = true;
+                } else {
+                    self.store.unreleased_remove(id);
+                    let (now, delay) = (self.session.now(), self.settings.ack_delay_ms);
+                    self.tx.ack(0x70, id, now, delay, false);
+                    self.rx.buf.copy_within(at + len..end, at);
+                    self.rx.end -= len;
+                    return Ahead::Freed;
+                }
             }
             at += len;
         }
-        false
+        match blocked {
+            true => Ahead::Blocked,
+            false => Ahead::Nothing,
+        }
     }
 
     /// Whether a QoS 2 PUBLISH carrying `id` lies in the input from `from` to `to`.
@@ -635,6 +660,16 @@ impl Client<'_> {
             }
         }
     }
+}
+
+/// What [`Client::release_ahead`] found behind a parked message.
+enum Ahead {
+    /// A PUBREL that freed a slot.
+    Freed,
+    /// Only a PUBREL that would free one, behind a duplicate of its message.
+    Blocked,
+    /// No PUBREL that would free one.
+    Nothing,
 }
 
 /// A subscribe record's flag: its SUBACK has been remembered and its promise settled.

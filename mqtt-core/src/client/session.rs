@@ -522,7 +522,8 @@ impl Client<'_> {
             if !header.is(state::AWAIT) || elapsed(now, header.sent_at) < response {
                 continue;
             }
-            if !self.rx.is_blocked() {
+            // Its acknowledgement may be read and waiting behind a message: no verdict.
+            if !self.rx.is_blocked() && !self.rx.is_parked() {
                 if header.retries() >= self.settings.max_repubs {
                     return self.lose(now, ConnectionError::AckTimeout);
                 }

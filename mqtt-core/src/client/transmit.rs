@@ -40,6 +40,8 @@ pub(super) struct Tx {
     written: usize,
     pub(super) connect_due: bool,
     pub(super) disconnect_due: bool,
+    /// The due PINGREQ is on its way (chosen, maybe half-written).
+    ping_chosen: bool,
     /// The resubscribe batch awaiting its SUBACK: packet identifier and filter count.
     pub(super) resubscribe: Option<(u16, u16)>,
     acks: Acks,
@@ -112,6 +114,10 @@ impl Client<'_> {
     /// when there is nothing to send. Write them all to the transport, in order, before
     /// anything else: a packet may continue in the next call (TCP is a stream), so there is no
     /// "buffer too small".
+    ///
+    /// Call it as soon as the transport has room for any byte: the time without bytes taken
+    /// here while a PINGREQ is due is what tells a dead link whose send buffer filled
+    /// ([`ConnectionError::TransportStalled`](crate::ConnectionError::TransportStalled)).
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         let now = self.session.tick(now);
@@ -180,7 +186,9 @@ impl Client<'_> {
                 Some(Outgoing::Fixed(DISCONNECT, 2))
             }
             State::Connected => {
-                if self.session.ping_due.take().is_some() {
+                // Due until handed over whole: the stall verdict runs meanwhile.
+                if self.session.ping_due.is_some() && !tx.ping_chosen {
+                    tx.ping_chosen = true;
                     return Some(Outgoing::Fixed(PINGREQ, 2));
                 }
                 // One batch at a time, each small enough for its SUBACK to be received.
@@ -349,7 +357,11 @@ impl Client<'_> {
     /// A packet has been handed over whole.
     fn on_sent(&mut self, now: Instant, packet: Outgoing) {
         match packet {
-            Outgoing::Fixed(PINGREQ, _) => self.session.ping_sent = Some(now),
+            Outgoing::Fixed(PINGREQ, _) => {
+                self.session.ping_sent = Some(now);
+                self.session.ping_due = None;
+                self.tx.ping_chosen = false;
+            }
             Outgoing::Fixed(DISCONNECT, _) => self.after_close(now, true),
             Outgoing::Record(sent) => {
                 let Some(at) = self.store.transmitting.take() else {

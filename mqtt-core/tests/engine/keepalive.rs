@@ -234,3 +234,19 @@ fn a_write_that_makes_progress_is_not_a_dead_link() {
     h.puback(1);
     assert!(h.told().iter().all(|t| !matches!(t, Told::Disconnected(_))));
 }
+
+#[test]
+fn a_pingreq_half_written_is_still_due() {
+    let mut h = Harness::new(config());
+    h.connect(false);
+    h.writable = false;
+    assert_eq!(h.advance_to_timeout(), Duration::from_secs(15));
+    // One byte of the PINGREQ is taken, then nothing more.
+    let mut byte = [0u8; 1];
+    assert_eq!(h.client.poll_transmit(h.now, &mut byte), Some(1));
+    assert_eq!(h.advance_to_timeout(), Duration::from_secs(10));
+    assert_eq!(
+        h.told(),
+        [Told::Disconnected(ConnectionError::TransportStalled)]
+    );
+}
