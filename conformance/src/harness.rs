@@ -18,7 +18,7 @@ use crate::binding::{Binding, LocalFuture};
 use crate::broker::{Mosquitto, MosquittoConfig, Rumqttd, free_addr};
 use crate::check::Tally;
 use crate::ledger::{self, Expect};
-use crate::proxy::Proxy;
+use crate::proxy::{Link, Proxy};
 
 /// The brokers every scenario runs against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +76,19 @@ impl fmt::Debug for Scenario {
 
 /// Anything slower than this, unless a scenario says otherwise, is a hang.
 pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Measurement slack on a detection or recovery bound: scheduling, and the engine's
+/// millisecond clock.
+pub const SLACK: Duration = Duration::from_millis(300);
+
+/// How long a client took to notice an outage, and to be up again once the link returned.
+#[derive(Clone, Copy, Debug)]
+pub struct OutageTimes {
+    /// From the fault to the client down.
+    pub detected: Duration,
+    /// From the link's return to the client up.
+    pub recovered: Duration,
+}
 
 /// Runs `scenario` on `binding` against a fresh `broker`, as the ledger expects: a listed
 /// failure must fail (and is reported), a scenario listed as not applicable is reported and
@@ -334,6 +347,44 @@ impl Ctx {
             status
         })
         .await
+    }
+
+    /// Sets `link` on `proxy` and measures how long `client` takes to notice (while
+    /// `meanwhile` runs alongside), keeps the link so for three times `recover_bound`
+    /// (reconnects back off to their longest delay), brings it up, and measures how long until
+    /// the client is up again. Fails the test past `detect_bound` or `recover_bound` (plus
+    /// [`SLACK`]).
+    pub async fn outage(
+        &self,
+        client: &Client,
+        proxy: &Proxy,
+        link: Link,
+        (detect_bound, recover_bound): (Duration, Duration),
+        meanwhile: impl Future,
+    ) -> OutageTimes {
+        proxy.set(link);
+        let faulted = std::time::Instant::now();
+        let noticed = self.until(client, "outage noticed", PATIENCE, |s| !s.connected);
+        crate::join::alongside(noticed, meanwhile).await;
+        let detected = faulted.elapsed();
+        assert!(
+            detected <= detect_bound + SLACK,
+            "{link:?} noticed after {detected:?}; bound {detect_bound:?}"
+        );
+        self.sleep(recover_bound * 3).await;
+        proxy.set(Link::Up);
+        let restored = std::time::Instant::now();
+        self.until(client, "up again", PATIENCE, |s| s.connected)
+            .await;
+        let recovered = restored.elapsed();
+        assert!(
+            recovered <= recover_bound + SLACK,
+            "{link:?}: up {recovered:?} after the link returned; bound {recover_bound:?}"
+        );
+        OutageTimes {
+            detected,
+            recovered,
+        }
     }
 
     /// A fault proxy in front of the broker.

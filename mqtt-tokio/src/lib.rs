@@ -50,6 +50,21 @@ pub fn start(options: Options) -> Result<Client, Error> {
     Client::start(options, Arc::new(Tokio))
 }
 
+/// Any tokio byte stream (a Unix socket, an in-memory pipe) as a [`Transport`], for a
+/// [`Runtime`] of one's own.
+///
+/// ```
+/// let (ours, _theirs) = tokio::io::duplex(1024);
+/// let transport = mqtt_tokio::transport(ours);
+/// # drop(transport);
+/// ```
+pub fn transport<T>(io: T) -> Pin<Box<dyn Transport>>
+where
+    T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    Box::pin(Stream(io))
+}
+
 /// The tokio runtime, as the client needs it.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tokio;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use mqtt_tokio::{
     BoxFuture, Broker, Client, ConnectionError, Options, QoS, Runtime, Timer, Tokio, Transport,
 };
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 
 /// tokio's clock, timers and tasks; each connect is a pipe whose other end goes to the test.
@@ -41,7 +41,7 @@ impl Runtime for Piped {
         let _ = self.brokers.send(broker);
         self.dropped.store(false, Ordering::SeqCst);
         let end = End {
-            pipe: client,
+            pipe: mqtt_tokio::transport(client),
             dropped: Arc::clone(&self.dropped),
         };
         Box::pin(async move { Ok(Box::pin(end) as Pin<Box<dyn Transport>>) })
@@ -50,7 +50,7 @@ impl Runtime for Piped {
 
 /// The client's end of a pipe; says when it is dropped.
 struct End {
-    pipe: DuplexStream,
+    pipe: Pin<Box<dyn Transport>>,
     dropped: Arc<AtomicBool>,
 }
 
@@ -66,12 +66,7 @@ impl Transport for End {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let mut buf = ReadBuf::new(buf);
-        match Pin::new(&mut self.pipe).poll_read(cx, &mut buf) {
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(buf.filled().len())),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        self.pipe.as_mut().poll_read(cx, buf)
     }
 
     fn poll_write(
@@ -79,15 +74,15 @@ impl Transport for End {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.pipe).poll_write(cx, buf)
+        self.pipe.as_mut().poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.pipe).poll_flush(cx)
+        self.pipe.as_mut().poll_flush(cx)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.pipe).poll_shutdown(cx)
+        self.pipe.as_mut().poll_close(cx)
     }
 }
 
@@ -107,8 +102,14 @@ async fn accept(broker: &mut DuplexStream) {
     broker.write_all(&[0x20, 2, 0, 0]).await.expect("CONNACK");
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_transport_closed_on_a_dead_link_is_given_up_after_its_grace_period() {
+/// A client connected over a pipe to a broker that accepted it: the client, the broker's end,
+/// the connections to come, and whether the client's end was dropped.
+async fn connected() -> (
+    Client,
+    DuplexStream,
+    mpsc::UnboundedReceiver<DuplexStream>,
+    Arc<AtomicBool>,
+) {
     let (brokers, mut accepted) = mpsc::unbounded_channel();
     let dropped = Arc::new(AtomicBool::new(false));
     let runtime = Piped {
@@ -116,10 +117,16 @@ async fn a_transport_closed_on_a_dead_link_is_given_up_after_its_grace_period() 
         dropped: Arc::clone(&dropped),
     };
     let client = Client::start(options(), Arc::new(runtime)).expect("valid options");
-    // The broker accepts, then stops reading: a dead link whose send buffer is full.
     let mut broker = accepted.recv().await.expect("a connection");
     accept(&mut broker).await;
     client.wait_connected().await.expect("connected");
+    (client, broker, accepted, dropped)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transport_closed_on_a_dead_link_is_given_up_after_its_grace_period() {
+    let (client, _broker, _accepted, dropped) = connected().await;
+    // The broker accepted, and reads no more: a dead link whose send buffer is full.
     for _ in 0..4 {
         let _ = client.try_publish("t", vec![0u8; 2048], QoS::AtMostOnce, false);
     }
@@ -139,21 +146,11 @@ async fn a_transport_closed_on_a_dead_link_is_given_up_after_its_grace_period() 
         took >= Duration::from_secs(6) && took <= Duration::from_millis(6_100),
         "{took:?}"
     );
-    drop(broker);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_transport_that_stops_taking_bytes_is_a_lost_link_and_the_client_reconnects() {
-    let (brokers, mut accepted) = mpsc::unbounded_channel();
-    let dropped = Arc::new(AtomicBool::new(false));
-    let runtime = Piped {
-        brokers,
-        dropped: Arc::clone(&dropped),
-    };
-    let client = Client::start(options(), Arc::new(runtime)).expect("valid options");
-    let mut broker = accepted.recv().await.expect("a connection");
-    accept(&mut broker).await;
-    client.wait_connected().await.expect("connected");
+    let (client, _broker, mut accepted, _) = connected().await;
     // QoS 0 as fast as the client takes them, into a broker that reads nothing.
     let stuck = tokio::time::Instant::now();
     let publisher = {
