@@ -14,6 +14,7 @@ use crate::check::{Spread, Tally};
 use crate::harness::{Ctx, PATIENCE, Scenario};
 use crate::join::all;
 use crate::proxy::Link;
+use crate::scenarios::detection_bounds::watched;
 
 /// The scenario.
 pub const SCENARIO: Scenario =
@@ -30,15 +31,8 @@ async fn run(ctx: &Ctx) {
         .subscriber(ctx.options("subscriber"), "stuck/q/+", QoS::ExactlyOnce)
         .await;
     let proxy = ctx.proxy().await;
-    let mut options = ctx.options_at(proxy.addr(), "flooding");
+    let (mut options, bounds) = watched(ctx.options_at(proxy.addr(), "flooding"));
     options.clean = false; // QoS 2 exactly once across the outage
-    options.keep_alive = Duration::from_secs(4);
-    options.ping_interval = Duration::from_secs(1);
-    options.response_time = Duration::from_secs(1);
-    let bounds = (
-        options.ping_interval + options.response_time,
-        options.backoff_max,
-    );
     let client = ctx.connect(options).await;
 
     let (mut detections, mut recoveries) = (Vec::new(), Vec::new());

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use mqtt_tokio::Options;
+
 use crate::check::Spread;
 use crate::harness::{Ctx, Scenario};
 use crate::proxy::Link;
@@ -13,14 +15,7 @@ pub const SCENARIO: Scenario = Scenario::new("detection_bounds", |ctx| Box::pin(
 
 async fn run(ctx: &Ctx) {
     let proxy = ctx.proxy().await;
-    let mut options = ctx.options_at(proxy.addr(), "watched");
-    options.keep_alive = Duration::from_secs(4);
-    options.ping_interval = Duration::from_secs(1);
-    options.response_time = Duration::from_secs(1);
-    let bounds = (
-        options.ping_interval + options.response_time,
-        options.backoff_max,
-    );
+    let (options, bounds) = watched(ctx.options_at(proxy.addr(), "watched"));
     let client = ctx.connect(options).await;
 
     let (mut detections, mut recoveries) = (Vec::new(), Vec::new());
@@ -42,4 +37,18 @@ async fn run(ctx: &Ctx) {
         Spread::of(&recoveries),
         bounds.1.as_millis()
     );
+}
+
+/// Options that notice a dead link quickly (keep alive 4 s, ping_interval 1 s, response_time
+/// 1 s), and the bounds they promise: on detection, ping_interval + response_time; on
+/// recovery once the link is back, backoff_max.
+pub(crate) fn watched(mut options: Options) -> (Options, (Duration, Duration)) {
+    options.keep_alive = Duration::from_secs(4);
+    options.ping_interval = Duration::from_secs(1);
+    options.response_time = Duration::from_secs(1);
+    let bounds = (
+        options.ping_interval + options.response_time,
+        options.backoff_max,
+    );
+    (options, bounds)
 }
